@@ -1,0 +1,284 @@
+"""Columns (栏目): dated item lists on a page, navigation, breadcrumbs, and discovery across a site.
+
+A list item is an <li>/<tr>/<dd> holding a link and, usually, a date (TRS, Hanweb and most CMSs
+print `<li><a title=..>..</a><span>2017-08-01</span></li>`). Items sharing a parent form a group;
+a group with dates, or a long run of article-like links, is a list. A column is the set of list
+pages under one URL key (index.html, index_1.html, ?pageNum=2 ... are one column).
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from crawler.extract.dates import _FULL, date_from_url, parse_date
+from crawler.extract.links import normalize
+
+_ITEM_TAGS = ("li", "tr", "dd")
+_DATE_CELLS = ("span", "td", "em", "i", "font", "b", "p", "div", "small", "time", "label")
+_PAGE_PARAMS = {"page", "pagenum", "pageindex", "pageno", "p", "pn", "startrecord", "endrecord", "perpage", "cur"}
+_INDEX_NAME = re.compile(r"^(index|default|list)(_\d+)?\.(s?html?|jsp|aspx?|php)$", re.I)
+_MORE = re.compile(r"更多|more|>>|》|»", re.I)
+_NAV_HINT = re.compile(r"nav|menu|daohang|dh\b|lanmu", re.I)
+_CRUMB_HINT = re.compile(r"position|crumb|location|dqwz|curpos|weizhi|path", re.I)
+_CRUMB_TEXT = re.compile(r"^\s*(当前位置|您的位置|您现在的位置|所在位置|当前的位置)")
+_UNDATED_TITLE_CHARS = 8
+
+
+@dataclass(slots=True)
+class Item:
+    title: str
+    url: str
+    date: str | None = None          # ISO date shown in the list
+    year_inferred: bool = False
+
+
+@dataclass(slots=True)
+class ItemGroup:
+    items: list[Item]
+    heading: str | None = None
+    more_url: str | None = None      # the block's 更多 link: the column this group belongs to
+
+    @property
+    def dated(self) -> int:
+        return sum(1 for item in self.items if item.date)
+
+
+def _text(el) -> str:
+    return " ".join(el.text_content().split())
+
+
+def _item_date(container, anchor_text: str, reference: date):
+    found = _FULL.search(container.text_content())
+    if found:
+        return parse_date(found.group(0))
+    for cell in container.iter(*_DATE_CELLS):
+        text = (cell.text or "").strip()
+        if 3 <= len(text) <= 12:
+            short = parse_date(text, reference)
+            if short:
+                return short
+    return None
+
+
+def _block_of(parent, base_url: str, encoding: str) -> tuple[str | None, str | None]:
+    """Heading and 更多 link of the block a list sits in (walks up at most three levels)."""
+    node = parent
+    for _ in range(3):
+        node = node.getparent()
+        if node is None:
+            break
+        more = heading = None
+        for a in node.iter("a"):
+            label = _text(a)
+            if a.get("href") and len(label) <= 8 and _MORE.search(label) and a.getparent() is not parent:
+                more = normalize(base_url, a.get("href"), encoding)
+                break
+        for h in node.iter("h1", "h2", "h3", "h4", "h5", "strong"):
+            heading = _text(h) or None
+            if heading:
+                break
+        if more or heading:
+            return heading, more
+    return None, None
+
+
+def extract_groups(tree, base_url: str, encoding: str, reference: date, min_items: int) -> list[ItemGroup]:
+    by_parent: dict = {}
+    for container in tree.iter(*_ITEM_TAGS):
+        if any(True for _ in container.iterdescendants(*_ITEM_TAGS)):
+            continue
+        anchor = next((a for a in container.iter("a") if a.get("href")), None)
+        if anchor is None:
+            continue
+        url = normalize(base_url, anchor.get("href"), encoding)
+        title = (anchor.get("title") or _text(anchor)).strip()
+        if url is None or len(title) < 2:
+            continue
+        found = _item_date(container, title, reference)
+        item = Item(title=title[:200], url=url, date=found.value.isoformat() if found else None,
+                    year_inferred=bool(found and found.year_inferred))
+        by_parent.setdefault(container.getparent(), []).append(item)
+    groups = []
+    for parent, items in by_parent.items():
+        dated = sum(1 for i in items if i.date)
+        article_like = len(items) >= min_items and sum(len(i.title) for i in items) / len(items) >= _UNDATED_TITLE_CHARS
+        if dated or article_like:
+            heading, more = _block_of(parent, base_url, encoding)
+            groups.append(ItemGroup(items=items, heading=heading, more_url=more))
+    return groups
+
+
+def extract_nav(tree, base_url: str, encoding: str) -> list[tuple[str, str]]:
+    """Navigation links: inside elements whose class/id says nav/menu; else the first run of short links."""
+    def links_in(el):
+        out = []
+        for a in el.iter("a"):
+            url = normalize(base_url, a.get("href") or "", encoding)
+            text = _text(a)
+            if url and text and len(text) <= 12:
+                out.append((text, url))
+        return out
+
+    found = []
+    for el in tree.iter("div", "ul", "nav", "table", "td"):
+        hint = (el.get("class") or "") + " " + (el.get("id") or "")
+        if el.tag == "nav" or _NAV_HINT.search(hint):
+            found.extend(links_in(el))
+            if found:
+                break
+    if not found:
+        for ul in tree.iter("ul"):
+            links = links_in(ul)
+            if len(links) >= 4:
+                found = links
+                break
+    seen, unique = set(), []
+    for text, url in found:
+        if url not in seen:
+            seen.add(url)
+            unique.append((text, url))
+    return unique
+
+
+def extract_breadcrumb(tree) -> str | None:
+    """The last name in 当前位置：首页 > 通知公告 (the current column)."""
+    for el in tree.iter("div", "p", "span", "td", "nav", "ol", "ul"):
+        hint = (el.get("class") or "") + " " + (el.get("id") or "")
+        text = _text(el)
+        if (_CRUMB_HINT.search(hint) or _CRUMB_TEXT.match(text)) and len(text) < 120:
+            parts = [p.strip() for p in re.split(r"[>›»/＞]|&gt;", text) if p.strip()]
+            if len(parts) >= 2:
+                return parts[-1][:40]
+    return None
+
+
+def extract_pagination(tree, base_url: str, encoding: str, key: str) -> list[str]:
+    """Links to further pages of the same list (same column key)."""
+    pages = []
+    for a in tree.iter("a"):
+        text = _text(a)
+        if text.isdigit() or text in ("下一页", "上一页", "尾页", "末页", "首页", "下页", "上页"):
+            url = normalize(base_url, a.get("href") or "", encoding)
+            if url and column_key(url) == key and url not in pages:
+                pages.append(url)
+    return pages
+
+
+def column_key(url: str) -> str:
+    """One key for every page of one list: strips index_N.html and paging parameters."""
+    parts = urlsplit(url)
+    path = parts.path
+    name = posixpath.basename(path)
+    if _INDEX_NAME.match(name):
+        path = path[: len(path) - len(name)]
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if k.lower() not in _PAGE_PARAMS])
+    return urlunsplit((parts.scheme, parts.netloc, path or "/", query, ""))
+
+
+# ---------------------------------------------------------------- discovery across a site
+
+@dataclass
+class Column:
+    url: str
+    name: str
+    source: str                      # nav | home-block | list | pinned
+    from_home: bool
+    list_pages: list[str] = field(default_factory=list)
+    item_count: int = 0
+    dated_count: int = 0
+    newest_date: str | None = None
+    blank: bool = False
+    placeholder: bool = False
+    crawled: bool = True
+    category: str | None = None       # only for pinned columns; otherwise the profile decides
+    items: list[dict] = field(default_factory=list)  # {title, url, date, date_source}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def discover_columns(home: dict | None, pages: list[dict], min_items: int,
+                     pinned: list[dict] | None = None, max_items: int = 200) -> list[Column]:
+    """Columns of one site from its stored page facts (dicts as PageFacts.to_dict() writes them).
+
+    home: the home page facts; pages: every crawled HTML page; pinned: [{url, category, name}] from
+    units.yaml, which override discovery for their URL.
+    """
+    by_key: dict[str, list[dict]] = {}
+    article_dates: dict[str, str] = {}
+    for page in pages:
+        by_key.setdefault(column_key(page["url"]), []).append(page)
+        if page.get("article_date"):
+            article_dates[page["url"]] = page["article_date"]
+
+    candidates: dict[str, tuple[str, str, bool]] = {}  # key -> (name, source, from_home)
+    home_key = column_key(home["url"]) if home else None
+    if home:
+        for text, url in home.get("nav", []):
+            key = column_key(url)
+            if key != home_key and key in by_key and text not in ("首页", "网站首页", "返回首页"):
+                candidates.setdefault(key, (text, "nav", True))
+        for group in home.get("groups", []):
+            if group.get("more_url"):
+                key = column_key(group["more_url"])
+                if key != home_key and key in by_key:
+                    candidates.setdefault(key, (group.get("heading") or "", "home-block", True))
+    for key, key_pages in by_key.items():
+        if key == home_key or key in candidates:
+            continue
+        if any(_list_size(p) >= min_items for p in key_pages):
+            candidates[key] = ("", "list", False)
+
+    pinned_by_key = {column_key(p["url"]): p for p in pinned or []}
+    for key, spec in pinned_by_key.items():
+        candidates[key] = (spec.get("name") or "", "pinned", candidates.get(key, ("", "", False))[2])
+
+    columns = []
+    for key, (name, source, from_home) in candidates.items():
+        key_pages = by_key.get(key, [])
+        column = _build(key, name, source, from_home, key_pages, article_dates, max_items)
+        if key in pinned_by_key:
+            column.category = pinned_by_key[key]["category"]
+        columns.append(column)
+    return columns
+
+
+def _list_size(page: dict) -> int:
+    return max((len(g["items"]) for g in page.get("groups", []) if _dated(g)), default=0)
+
+
+def _dated(group: dict) -> int:
+    return sum(1 for item in group["items"] if item.get("date"))
+
+
+def _build(key, name, source, from_home, key_pages, article_dates, max_items) -> Column:
+    first = min(key_pages, key=lambda p: (p.get("depth", 0), len(p["url"]))) if key_pages else None
+    name = name or (first and (first.get("column_name") or first.get("title"))) or key
+    column = Column(url=first["url"] if first else key, name=name, source=source, from_home=from_home,
+                    list_pages=[p["url"] for p in key_pages], crawled=bool(key_pages))
+    seen: dict[str, dict] = {}
+    for page in key_pages:
+        for group in page.get("groups", []):
+            for item in group["items"]:
+                if item["url"] in seen or item["url"] == page["url"]:
+                    continue
+                when, origin = item.get("date"), "list"
+                if not when and item["url"] in article_dates:
+                    when, origin = article_dates[item["url"]], "article"
+                if not when:
+                    from_url = date_from_url(item["url"])
+                    when, origin = (from_url.isoformat(), "url") if from_url else (None, None)
+                seen[item["url"]] = {"title": item["title"], "url": item["url"], "date": when, "date_source": origin}
+        column.placeholder = column.placeholder or bool(page.get("placeholder"))
+    items = sorted(seen.values(), key=lambda i: i["date"] or "", reverse=True)
+    column.item_count = len(items)
+    column.dated_count = sum(1 for i in items if i["date"])
+    column.newest_date = items[0]["date"] if items and items[0]["date"] else None
+    column.items = items[:max_items]
+    thin = bool(first) and all(p.get("content_chars", 0) < 40 for p in key_pages)
+    column.blank = column.crawled and column.item_count == 0 and (column.placeholder or thin)
+    return column

@@ -1,0 +1,126 @@
+"""One HTML page in, its facts out: what every rule needs, parsed once (lxml) per page."""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+import lxml.html
+from lxml import etree
+
+from crawler.extract.columns import (ItemGroup, column_key, extract_breadcrumb, extract_groups, extract_nav,
+                                     extract_pagination)
+from crawler.extract.dates import parse_date
+from crawler.extract.footer import extract_identifiers
+from crawler.extract.links import Link, extract_links
+from crawler.extract.notices import find_notice
+from crawler.extract.text import decode_html
+
+_BOILERPLATE = re.compile(r"nav|menu|header|head\b|top|footer|foot|bottom|copyright|position|crumb|banner", re.I)
+_PUBLISHED = re.compile(r"(发布时间|发布日期|发文日期|日期|时间)\s*[:：]?\s*")
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    placeholders: tuple[str, ...] = ("暂无信息", "暂无数据", "正在建设中", "栏目建设中", "敬请期待")
+    notice_keywords: tuple[str, ...] = ("关停", "停止更新", "迁移至", "整合至")
+    notice_max_page_chars: int = 600
+    min_list_items: int = 3
+
+
+@dataclass
+class PageFacts:
+    url: str
+    encoding: str
+    title: str = ""
+    kind: str = "other"              # home | list | article | empty | other
+    column_name: str | None = None   # meta ColumnName or the breadcrumb's last name
+    article_date: str | None = None  # 发布时间 / PubDate of an article page
+    placeholder: bool = False
+    content_chars: int = 0           # visible text outside navigation, header and footer
+    nav: list[tuple[str, str]] = field(default_factory=list)
+    groups: list[ItemGroup] = field(default_factory=list)
+    pagination: list[str] = field(default_factory=list)
+    identifiers: dict = field(default_factory=dict)
+    notice: dict | None = None
+    links: list[Link] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Everything but the links (stored as rows of their own)."""
+        data = asdict(self)
+        del data["links"]
+        return data
+
+
+def _meta(tree, name: str) -> str | None:
+    el = tree.find(f".//meta[@name='{name}']")
+    return (el.get("content") or "").strip() or None if el is not None else None
+
+
+def _article_date(tree, text: str, reference: date) -> str | None:
+    meta = _meta(tree, "PubDate") or _meta(tree, "pubdate") or _meta(tree, "publishdate")
+    found = parse_date(meta) if meta else None
+    if not found:
+        m = _PUBLISHED.search(text)
+        found = parse_date(text[m.end(): m.end() + 40]) if m and ("发布" in m.group(1) or "发文" in m.group(1)) else None
+    return found.value.isoformat() if found else None
+
+
+def _content_chars(body) -> int:
+    total = 0
+    for el in body.iter():
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "a", "noscript"):
+            continue
+        if any(_BOILERPLATE.search((a.get("class") or "") + " " + (a.get("id") or "")) or a.tag in ("header", "footer", "nav", "a")
+               for a in el.iterancestors()) or _BOILERPLATE.search((el.get("class") or "") + " " + (el.get("id") or "")):
+            continue
+        total += len((el.text or "").strip()) + len((el.tail or "").strip()) if el.getparent() is not None else 0
+    return total
+
+
+def parse_tree(body: bytes, content_type: str | None):
+    text, encoding = decode_html(body, content_type)
+    try:
+        tree = lxml.html.document_fromstring(text or "<html></html>")
+    except (etree.ParserError, ValueError):
+        tree = lxml.html.document_fromstring(text.encode("utf-8", "replace"),
+                                             parser=lxml.html.HTMLParser(encoding="utf-8"))
+    for junk in tree.iter("script", "style", "noscript"):
+        junk.text = None  # keep the element (script src is a link) but not its code as page text
+    return tree, encoding
+
+
+def analyse_page(url: str, body: bytes, content_type: str | None, reference: date,
+                 options: ExtractOptions, is_home: bool = False) -> PageFacts:
+    tree, encoding = parse_tree(body, content_type)
+    facts = PageFacts(url=url, encoding=encoding)
+    title = tree.find(".//title")
+    facts.title = " ".join((title.text_content() if title is not None else "").split())[:300]
+    text = " ".join(tree.text_content().split())
+    facts.links = extract_links(tree, url, encoding)
+    facts.groups = extract_groups(tree, url, encoding, reference, options.min_list_items)
+    facts.column_name = _meta(tree, "ColumnName") or extract_breadcrumb(tree)
+    facts.article_date = _article_date(tree, text, reference)
+    facts.placeholder = any(word in text for word in options.placeholders)
+    body_el = tree.find(".//body")
+    facts.content_chars = _content_chars(body_el) if body_el is not None else 0
+    facts.identifiers = extract_identifiers(text, tree)
+    facts.pagination = extract_pagination(tree, url, encoding, column_key(url))
+    if is_home:
+        facts.nav = extract_nav(tree, url, encoding)
+        facts.notice = find_notice(tree, facts.content_chars, list(options.notice_keywords),
+                                   options.notice_max_page_chars, url, encoding)
+    facts.kind = _kind(facts, is_home, options.min_list_items)
+    return facts
+
+
+def _kind(facts: PageFacts, is_home: bool, min_items: int) -> str:
+    if is_home:
+        return "home"
+    if any(len(g.items) >= min_items or g.dated >= min_items for g in facts.groups) or facts.pagination:
+        return "list"
+    if facts.article_date:
+        return "article"
+    if facts.placeholder or facts.content_chars < 40:
+        return "empty"
+    return "other"

@@ -1,0 +1,89 @@
+"""A scoring profile: every window, threshold, point value and cap the rules use (config/criteria/*.yaml).
+
+The rules read numbers only from here, never from constants, because most of them are uncertain
+(shared/criteria.md marks them [U]/[V]) and the office must be able to change them.
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Category(Strict):
+    """A column category: its update window (None: no update duty) and the words that identify it."""
+
+    keywords: list[str]
+    window_days: int | None = Field(default=None, gt=0)
+    stale_points: float = Field(default=0, ge=0)
+    key: bool = False  # counts toward V3(a): 动态要闻 + 通知公告/政策文件
+
+
+class Availability(Strict):
+    window_days: int = Field(gt=0)
+    min_probes_per_day: int = Field(gt=0)
+    probe_timeout_seconds: float = Field(gt=0)
+    veto_failure_share: float = Field(gt=0, le=1)
+    min_probes_for_veto: int = Field(ge=1)
+    points_per_percent: float = Field(ge=0)
+    cap: float = Field(ge=0)
+
+
+class HomeUpdate(Strict):
+    window_days: int = Field(gt=0)
+    min_new_items: int = Field(ge=0)
+    points: float = Field(ge=0)
+    cap: float = Field(ge=0)
+
+
+class ColumnUpdate(Strict):
+    veto_stale_key_columns: int = Field(gt=0)
+    veto_stale_should_update: int = Field(gt=0)
+    veto_blank_columns: int = Field(gt=0)
+    should_update_includes_key: bool = True
+    blank_points: float = Field(ge=0)
+    cap: float = Field(ge=0)
+    placeholders: list[str]
+    min_list_items: int = Field(ge=1)
+
+
+class LinkAvailability(Strict):
+    home_page_points: float = Field(ge=0)
+    other_page_points: float = Field(ge=0)
+    cap: float = Field(ge=0)
+
+
+class ConsolidationRule(Strict):
+    severity: str = Field(pattern="^(veto|deduction|advisory)$")
+    points: float = Field(default=0, ge=0)
+
+
+class Consolidation(Strict):
+    notice_keywords: list[str]
+    notice_max_page_chars: int = Field(gt=0)
+    J1: ConsolidationRule
+    J2: ConsolidationRule
+    J3: ConsolidationRule
+
+
+class Profile(Strict):
+    name: str
+    title: str
+    total: float = Field(gt=0)
+    pass_mark: float = Field(ge=0)
+    floor: float = 0
+    availability: Availability
+    home_update: HomeUpdate
+    column_update: ColumnUpdate
+    links: LinkAvailability
+    categories: dict[str, Category]
+    consolidation: Consolidation
+
+    def category_of(self, name: str) -> str:
+        """First category whose keyword occurs in the column name; 'other' when none does."""
+        for category, spec in self.categories.items():
+            if any(word in name for word in spec.keywords):
+                return category
+        return "other"

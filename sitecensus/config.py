@@ -1,0 +1,213 @@
+"""The operator's configuration: units.yaml, settings.yaml and criteria/<profile>.yaml, validated on load."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scoring.profile import Profile
+from sitecensus.yamlfile import ConfigError, line_of, load_with_lines
+
+DEFAULT_CONFIG_DIR = "config"
+CATEGORY_NAMES = ("动态要闻", "通知公告", "政策文件", "人事", "规划计划", "政务咨询", "调查征集",
+                  "互动访谈", "办事服务", "概况", "其他应更新", "other")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"应为以 http:// 或 https:// 开头的网址, 实际为 {value!r}")
+    return value
+
+
+class PinnedColumn(Strict):
+    url: str
+    category: Literal[CATEGORY_NAMES]  # type: ignore[valid-type]
+    name: str | None = None
+
+    _url = field_validator("url")(_check_url)
+
+
+class ConsolidationForm(Strict):
+    """网站整合意见书 (attachment 2). participates None means the form was not filed (未报送意见书)."""
+
+    participates: bool | None = None
+    closure_month: str | None = None
+    keep_portal_page: bool | None = None
+    portal_page_url: str | None = None
+    reason: str | None = None
+
+    @field_validator("closure_month", mode="before")
+    @classmethod
+    def _month(cls, value):
+        if value in (None, ""):
+            return None
+        text = str(value)
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+            raise ValueError(f"拟关停时间应写成 YYYY-MM (如 2017-10), 实际为 {text!r}")
+        return text
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.participates is False and not self.reason:
+            raise ValueError("不参与网站整合时必须填写情况说明 (reason)")
+        if self.participates and not self.closure_month:
+            raise ValueError("参与网站整合时必须填写拟关停时间 (closure_month, YYYY-MM)")
+        return self
+
+
+class Unit(Strict):
+    name: str = Field(min_length=1)
+    kind: Literal["部门", "街道", "其他"]
+    urls: list[str] = []
+    contact_email: str | None = None
+    consolidation: ConsolidationForm = ConsolidationForm()
+    columns: list[PinnedColumn] = []
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _urls(cls, value):
+        if value is None:
+            return []
+        return [_check_url(v) for v in ([value] if isinstance(value, str) else value)]
+
+    @field_validator("contact_email")
+    @classmethod
+    def _email(cls, value):
+        if value and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise ValueError(f"联系邮箱格式不对: {value!r}")
+        return value or None
+
+
+class Register(Strict):
+    units: list[Unit]
+
+    @model_validator(mode="after")
+    def _unique(self):
+        seen = set()
+        for unit in self.units:
+            if unit.name in seen:
+                raise ValueError(f"单位名称重复: {unit.name}")
+            seen.add(unit.name)
+        return self
+
+
+class Portal(Strict):
+    name: str
+    url: str
+    _url = field_validator("url")(_check_url)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc.lower()
+
+
+class CrawlSettings(Strict):
+    user_agent: str = Field(min_length=3)
+    max_pages_per_site: int = Field(gt=0)
+    max_depth: int = Field(ge=0)
+    max_response_bytes: int = Field(gt=0)
+    download_timeout_seconds: float = Field(gt=0)
+    per_host_concurrency: int = Field(gt=0)
+    per_host_delay_seconds: float = Field(ge=0)
+    total_concurrency: int = Field(gt=0)
+    retry_after_max_seconds: float = Field(ge=0)
+    retries: int = Field(ge=0)
+    obey_robots_txt: bool = False
+    check_external_links: bool = True
+
+
+class ProbeSettings(Strict):
+    per_scan: int = Field(ge=1)
+    spacing_seconds: float = Field(ge=0)
+    timeout_seconds: float = Field(gt=0)
+
+
+class ConsolidationSettings(Strict):
+    notice_lead_days: int = Field(ge=0)
+    grace_days: int = Field(ge=0)
+
+
+class Settings(Strict):
+    store_url: str
+    output_dir: str
+    timezone: str = "Asia/Shanghai"
+    profile: str
+    portal: Portal
+    crawl: CrawlSettings
+    probes: ProbeSettings
+    consolidation: ConsolidationSettings
+
+
+@dataclass
+class Config:
+    directory: Path
+    settings: Settings
+    units: list[Unit]
+
+    def profile(self, name: str | None = None) -> Profile:
+        return load_profile(self.directory, name or self.settings.profile)
+
+    def unit(self, name: str) -> Unit:
+        for unit in self.units:
+            if unit.name == name:
+                return unit
+        raise ConfigError(f"{self.directory / 'units.yaml'}: 没有名为 {name!r} 的单位; "
+                          f"用 `sitecensus units` 查看登记的单位")
+
+
+def _validate(model: type[BaseModel], path: Path):
+    data, lines = load_with_lines(path)
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = err["loc"]
+            field = ".".join(str(p) for p in loc) or "(top level)"
+            problems.append(f"{path}:{line_of(lines, loc)}: {field}: {_explain(err)}")
+        raise ConfigError("\n".join(problems)) from None
+
+
+def _explain(err: dict) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "缺少此项 (required field missing)"
+    if kind == "extra_forbidden":
+        return "不认识的字段 (unknown field; check the spelling)"
+    if kind == "literal_error":
+        return f"取值应为 {err['ctx']['expected']}, 实际为 {err.get('input')!r}"
+    message = err["msg"].removeprefix("Value error, ")
+    return f"{message} (got {err.get('input')!r})" if kind != "value_error" else message
+
+
+def config_dir(explicit: str | os.PathLike | None) -> Path:
+    return Path(explicit or os.environ.get("SITECENSUS_CONFIG") or DEFAULT_CONFIG_DIR)
+
+
+def load_profile(directory: Path, name: str) -> Profile:
+    path = directory / "criteria" / f"{name}.yaml"
+    if not path.exists():
+        available = sorted(p.stem for p in (directory / "criteria").glob("*.yaml"))
+        raise ConfigError(f"{path}: 评分方案 {name!r} 不存在; 可用的有: {', '.join(available) or '无'}")
+    return _validate(Profile, path)
+
+
+def load_config(explicit: str | os.PathLike | None = None) -> Config:
+    directory = config_dir(explicit)
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: 配置目录不存在; 用 --config DIR 或环境变量 SITECENSUS_CONFIG 指定")
+    settings = _validate(Settings, directory / "settings.yaml")
+    register = _validate(Register, directory / "units.yaml")
+    config = Config(directory=directory, settings=settings, units=register.units)
+    config.profile()  # validate the default profile up front
+    return config
