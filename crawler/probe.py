@@ -1,0 +1,69 @@
+"""Home-page availability probes (V1/D1) with httpx: all sites at once, one request per host, a hard
+total timeout per probe (the census counts a probe as failed when the page has not opened in 15 s)."""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import httpx
+
+
+@dataclass
+class ProbeResult:
+    url: str
+    at: datetime
+    ok: bool
+    status: int | None = None
+    error: str | None = None        # dns | connect | tls | timeout | http_<status> | empty
+    elapsed_ms: int | None = None
+    bytes: int = 0
+
+
+def _error_class(exc: Exception) -> str:
+    text = f"{type(exc).__name__} {exc}".lower()
+    if isinstance(exc, (asyncio.TimeoutError, httpx.TimeoutException)):
+        return "timeout"
+    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text \
+            or "name resolution" in text or "no address associated" in text:
+        return "dns"
+    if "ssl" in text or "certificate" in text:
+        return "tls"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return "redirect_loop"
+    return "connect"
+
+
+async def probe(client: httpx.AsyncClient, url: str, timeout: float) -> ProbeResult:
+    started = time.monotonic()
+    at = datetime.now(timezone.utc)
+    try:
+        response = await asyncio.wait_for(client.get(url), timeout)
+    except Exception as exc:  # noqa: BLE001 - every failure is a failed probe, classified
+        return ProbeResult(url, at, False, error=_error_class(exc), elapsed_ms=int((time.monotonic() - started) * 1000))
+    elapsed = int((time.monotonic() - started) * 1000)
+    size = len(response.content)
+    if response.status_code >= 400:
+        return ProbeResult(url, at, False, response.status_code, f"http_{response.status_code}", elapsed, size)
+    if size == 0:
+        return ProbeResult(url, at, False, response.status_code, "empty", elapsed, size)
+    return ProbeResult(url, at, True, response.status_code, None, elapsed, size)
+
+
+async def probe_round(urls: list[str], timeout: float, user_agent: str) -> list[ProbeResult]:
+    """One probe of every URL, concurrently (each URL is its own host here: one request per host)."""
+    limits = httpx.Limits(max_connections=max(10, len(urls)), max_keepalive_connections=0)
+    async with httpx.AsyncClient(follow_redirects=True, headers={"User-Agent": user_agent}, limits=limits,
+                                 timeout=httpx.Timeout(timeout), verify=False) as client:
+        return list(await asyncio.gather(*(probe(client, url, timeout) for url in urls)))
+
+
+async def probe_rounds(urls: list[str], rounds: int, spacing: float, timeout: float,
+                       user_agent: str) -> list[ProbeResult]:
+    results: list[ProbeResult] = []
+    for index in range(rounds):
+        results += await probe_round(urls, timeout, user_agent)
+        if index < rounds - 1:
+            await asyncio.sleep(spacing)
+    return results

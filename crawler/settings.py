@@ -1,0 +1,43 @@
+"""Scrapy settings for sitecensus. `sitecensus scan` overrides the politeness and limit values from
+config/settings.yaml (see sitecensus.scan.scrapy_settings); these defaults serve `scrapy crawl site`."""
+
+BOT_NAME = "sitecensus"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = "sitecensus/0.1 (+government website census)"
+ROBOTSTXT_OBEY = False
+
+# Politeness: slots are per host:port (the spider sets meta["download_slot"]); work runs on many hosts at once.
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+RANDOMIZE_DOWNLOAD_DELAY = False
+
+DOWNLOAD_TIMEOUT = 20
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+REDIRECT_MAX_TIMES = 10
+RETRY_TIMES = 1
+RETRY_HTTP_CODES = [502, 504, 522, 524, 408]
+HTTPERROR_ALLOW_ALL = True          # a 404 is a fact to record, not an error to drop
+COOKIES_ENABLED = True
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "WARNING"
+DNS_TIMEOUT = 10
+REACTOR_THREADPOOL_MAXSIZE = 20
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"  # the spider de-duplicates itself (see SiteSpider)
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.RetryAfterMiddleware": 540,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.SinkPipeline": 300,
+}
+# Per-site limits read by SiteSpider.
+SITECENSUS_MAX_PAGES = 5000
+SITECENSUS_MAX_DEPTH = 8
+SITECENSUS_CHECK_EXTERNAL = True
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"

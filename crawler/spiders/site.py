@@ -1,0 +1,197 @@
+"""SiteSpider: crawl one government site within its host, check every link target once.
+
+Pages of the site are crawled and parsed; every other target (images, attachments, styles, scripts,
+external pages, pages past the limits) is checked with HEAD, then GET when HEAD fails, and never
+parsed. De-duplication is the spider's own (the scheduler's dupefilter is off), because Scrapy would
+otherwise silently drop a redirect to an already seen URL and the link that led there would have
+no result.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import StopDownload
+
+from crawler.extract.links import netloc
+from crawler.extract.page import ExtractOptions, analyse_page
+from crawler.items import FetchItem, PageItem
+
+_HTML_TYPES = ("text/html", "application/xhtml")
+_UNVERIFIABLE_STATUS = {401, 403, 407, 412, 429, 451}
+_BROKEN_STATUS = {404, 410}
+# Signatures of WAF / anti-bot answers that arrive with status 200.
+_BLOCK_MARKS = ("安全狗", "您的访问被阻断", "访问被拦截", "请开启JavaScript", "请启用JavaScript", "人机验证",
+                "滑动验证", "创宇盾", "yunsuo_session", "_waf_", "Access Denied", "Request Rejected")
+_ERRORS = (  # exception class name -> (error, outcome)
+    (("CannotResolveHost", "DNSLookup"), "dns", "broken"),
+    (("Timeout", "TimedOut"), "timeout", "broken"),
+    (("ConnectionRefused", "ConnectError", "ConnectionLost", "ConnectionDone", "ResponseNeverReceived",
+      "DownloadFailed", "ResponseFailed", "NoRoute"), "connect", "broken"),
+    (("SSL", "TLS", "Certificate"), "tls", "broken"),
+    (("DownloadCancelled",), "too_large", "unverifiable"),
+)
+
+
+def outcome_of(status: int | None) -> str:
+    if status is None:
+        return "unverifiable"
+    if status in _BROKEN_STATUS or status >= 500:
+        return "broken"
+    if status >= 400:
+        return "unverifiable"
+    return "ok"
+
+
+class ScanRegistry:
+    """Shared by the spiders of one scan: each link target is requested once, by one spider."""
+
+    def __init__(self, site_netlocs: set[str] | None = None, destination_netlocs: set[str] | None = None):
+        self.claimed: set[str] = set()
+        self.site_netlocs = site_netlocs or set()
+        # Where closed sites send visitors (the district portal): a home page redirected there is
+        # recorded as migrated, and the destination is not crawled as if it were the unit's site.
+        self.destination_netlocs = destination_netlocs or set()
+
+
+class SiteSpider(scrapy.Spider):
+    name = "site"
+    custom_settings: dict = {}
+
+    def __init__(self, url: str, site_key: str | None = None, reference_date: str | None = None,
+                 options: ExtractOptions | None = None, sink=None, registry: ScanRegistry | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.start_url = url
+        self.site_key = site_key or url
+        self.netlocs = {netloc(url)}
+        self.reference = date.fromisoformat(reference_date) if reference_date else date.today()
+        self.options = options or ExtractOptions()
+        self.sink = sink
+        self.registry = registry or ScanRegistry({netloc(url)})
+        self.crawl_claimed: set[str] = set()
+        self.parsed: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.max_pages = crawler.settings.getint("SITECENSUS_MAX_PAGES", 5000)
+        spider.max_depth = crawler.settings.getint("SITECENSUS_MAX_DEPTH", 8)
+        spider.check_external = crawler.settings.getbool("SITECENSUS_CHECK_EXTERNAL", True)
+        crawler.signals.connect(spider._stop_check_downloads, signal=signals.headers_received)
+        return spider
+
+    def _stop_check_downloads(self, headers, body_length, request, spider):
+        if request.meta.get("check_only"):
+            raise StopDownload(fail=False)  # a link check needs the status, not the body
+
+    async def start(self):
+        self.crawl_claimed.add(self.start_url)
+        yield self._request(self.start_url, self.parse_page, depth=0, referrer=None, is_home=True)
+
+    # ------------------------------------------------------------ requests
+
+    def _request(self, url, callback, depth, referrer, is_home=False, method="GET", check_only=False):
+        return scrapy.Request(url, method=method, callback=callback, errback=self.on_error, dont_filter=True,
+                              headers={"Referer": referrer} if referrer else None,
+                              meta={"download_slot": netloc(url), "depth": depth, "referrer": referrer,
+                                    "is_home": is_home, "check_only": check_only, "first_url": url})
+
+    def _follow(self, facts, response_url: str, depth: int):
+        for link in facts.links:
+            url = link.url
+            here = netloc(url)
+            internal = here in self.netlocs
+            if (internal and link.kind == "page" and url not in self.crawl_claimed
+                    and depth + 1 <= self.max_depth and len(self.crawl_claimed) < self.max_pages):
+                self.crawl_claimed.add(url)
+                yield self._request(url, self.parse_page, depth + 1, response_url)
+                continue
+            if url in self.crawl_claimed or url in self.registry.claimed:
+                continue
+            if not internal and (here in self.registry.site_netlocs or not self.check_external):
+                continue  # another spider of this scan crawls that site
+            self.registry.claimed.add(url)
+            yield self._request(url, self.on_checked, depth + 1, response_url, method="HEAD", check_only=True)
+
+    # ------------------------------------------------------------ responses
+
+    def _fetch(self, response, outcome: str | None = None, error: str | None = None) -> FetchItem:
+        meta = response.meta
+        hops = list(zip(meta.get("redirect_urls", []), meta.get("redirect_reasons", [])))
+        status = response.status
+        if outcome is None:
+            outcome = outcome_of(status)
+            error = None if outcome == "ok" else f"http_{status}"
+        return FetchItem(site=self.site_key, url=meta.get("first_url", response.url), method=response.request.method,
+                         status=status, outcome=outcome, error=error, final_url=response.url,
+                         redirects=[[u, r] for u, r in hops], content_type=_ctype(response),
+                         bytes=len(response.body), elapsed_ms=_ms(meta.get("download_latency")),
+                         fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def parse_page(self, response):
+        meta = response.meta
+        is_home = meta.get("is_home", False)
+        final_host = netloc(response.url)
+        if is_home and final_host not in self.netlocs and final_host not in self.registry.destination_netlocs:
+            self.netlocs.add(final_host)  # http -> https, bare -> www, or the site's new address
+        ctype = _ctype(response) or ""
+        is_html = (not ctype or ctype.startswith(_HTML_TYPES)) and response.request.method == "GET"
+        if not is_html or final_host not in self.netlocs or response.url in self.parsed:
+            yield self._fetch(response)
+            return
+        blocked = _blocked(response)
+        fetch = self._fetch(response, "unverifiable", "blocked") if blocked else self._fetch(response)
+        if fetch.outcome != "ok" and not is_home:
+            yield fetch
+            return
+        self.parsed.add(response.url)
+        facts = analyse_page(response.url, response.body, ctype, self.reference, self.options, is_home)
+        yield PageItem(fetch=fetch, depth=meta.get("depth", 0), referrer=meta.get("referrer"), is_home=is_home,
+                       facts=facts.to_dict(), links=[(l.url, l.tag, l.kind, l.text) for l in facts.links])
+        if fetch.outcome == "ok":
+            yield from self._follow(facts, response.url, meta.get("depth", 0))
+
+    def on_checked(self, response):
+        request = response.request
+        if request.method == "HEAD" and response.status >= 400:
+            retry = self._request(response.meta["first_url"], self.on_checked, response.meta["depth"],
+                                  response.meta["referrer"], check_only=True)
+            yield retry  # many servers answer HEAD wrongly; GET decides
+            return
+        yield self._fetch(response)
+
+    def on_error(self, failure):
+        request = failure.request
+        names = " ".join(cls.__name__ for cls in type(failure.value).__mro__) + " " + str(failure.value)
+        error, outcome = "failed", "unverifiable"
+        if "max redirections" in names:
+            error, outcome = "redirect_loop", "broken"
+        else:
+            for marks, err, out in _ERRORS:
+                if any(mark in names for mark in marks):
+                    error, outcome = err, out
+                    break
+        meta = request.meta
+        hops = list(zip(meta.get("redirect_urls", []), meta.get("redirect_reasons", [])))
+        yield FetchItem(site=self.site_key, url=meta.get("first_url", request.url), method=request.method,
+                        status=None, outcome=outcome, error=error, final_url=request.url,
+                        redirects=[[u, r] for u, r in hops],
+                        fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+
+def _ctype(response) -> str | None:
+    value = response.headers.get("Content-Type")
+    return value.decode("latin-1").split(";")[0].strip().lower() if value else None
+
+
+def _ms(seconds) -> int | None:
+    return int(seconds * 1000) if seconds is not None else None
+
+
+def _blocked(response) -> bool:
+    if response.status != 200 or len(response.body) > 20000:
+        return False
+    head = response.body.decode("utf-8", "ignore") + response.body.decode("gb18030", "ignore")
+    return any(mark in head for mark in _BLOCK_MARKS)
+

@@ -1,0 +1,75 @@
+"""Render the problem sheets (整改问题单) and the office dashboard from a judged scan's document.
+
+Reports only present: every verdict and number comes from the document. Jinja autoescaping is on,
+so text taken from crawled sites (titles, notices) renders as text, never as markup.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+SEVERITY_LABELS = {"veto": "单项否决", "deduction": "扣分", "advisory": "提示", "consolidation": "集约化"}
+PLAN_LABELS = {None: "未报送意见书", True: "参与整合", False: "不参与整合"}
+
+
+def _env() -> Environment:
+    env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["j2", "html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["severity"] = lambda s: SEVERITY_LABELS.get(s, s)
+    env.filters["plan"] = lambda plan: PLAN_LABELS.get((plan or {}).get("participates"), "未报送意见书")
+    env.filters["when"] = lambda iso: datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M") if iso else ""
+    return env
+
+
+def sheet_name(unit: str) -> str:
+    """A file name safe on any system for any unit name: readable part + short hash for uniqueness."""
+    readable = re.sub(r"[^\w\u4e00-\u9fff]+", "_", unit).strip("_")[:40] or "unit"
+    return f"{readable}-{hashlib.sha1(unit.encode()).hexdigest()[:6]}.html"
+
+
+def _counts(site: dict) -> dict:
+    counts = {"veto": 0, "deduction": 0, "advisory": 0}
+    for f in site["findings"]:
+        counts[f["severity"]] = counts.get(f["severity"], 0) + 1
+    counts["consolidation"] = sum(1 for f in site["findings"] if f["code"].startswith("J"))
+    return counts
+
+
+def sections(site: dict) -> list[tuple[str, list[dict]]]:
+    """Findings in sheet order: vetoes, deductions, consolidation (J*), advisories."""
+    def section(name):
+        if name == "consolidation":
+            return [f for f in site["findings"] if f["code"].startswith("J")]
+        return [f for f in site["findings"] if f["severity"] == name and not f["code"].startswith("J")]
+    return [(name, section(name)) for name in ("veto", "deduction", "consolidation", "advisory")]
+
+
+def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = None) -> Path:
+    """Write index.html and sheets/*.html; return the dashboard's path."""
+    env = _env()
+    sheets = out_dir / "sheets"
+    sheets.mkdir(parents=True, exist_ok=True)
+    scan = document["scan"]
+    rows = []
+    for site in document["sites"]:
+        name = sheet_name(site["unit"] + (site["url"] or ""))
+        counts = _counts(site)
+        rows.append({"site": site, "sheet": f"sheets/{name}", "counts": counts})
+        if site["url"]:
+            html = env.get_template("sheet.html.j2").render(scan=scan, site=site, counts=counts, sections=sections(site),
+                                                             rule_names=rule_names or {})
+            (sheets / name).write_text(html, encoding="utf-8")
+    summary = {"units": len({r["site"]["unit"] for r in rows}),
+               "registered": sum(1 for r in rows if r["site"]["url"]),
+               "by_verdict": {}}
+    for r in rows:
+        if r["site"]["url"]:
+            summary["by_verdict"][r["site"]["verdict"]] = summary["by_verdict"].get(r["site"]["verdict"], 0) + 1
+    index = out_dir / "index.html"
+    index.write_text(env.get_template("dashboard.html.j2").render(scan=scan, rows=rows, summary=summary),
+                     encoding="utf-8")
+    return index

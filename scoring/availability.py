@@ -1,0 +1,61 @@
+"""V1 站点无法访问 and D1 首页可用性: home-page probes over the window before the check time."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from scoring.findings import Evidence
+from scoring.registry import RULES, rule
+
+
+def _window(snap, profile):
+    start = snap.as_of - timedelta(days=profile.availability.window_days)
+    probes = [p for p in snap.probes if start <= p.at <= snap.as_of]
+    failed = [p for p in probes if not p.ok]
+    return probes, failed
+
+
+def _basis(snap, profile, probes) -> str:
+    a = profile.availability
+    needed = a.window_days * a.min_probes_per_day
+    note = f"依据 {len(probes)} 次首页探测"
+    if len(probes) < needed:
+        note += f"（证据不足 insufficient evidence：标准要求 {a.window_days} 天 × 每天 {a.min_probes_per_day} 次 = {needed} 次）"
+    if snap.probes_provisional:
+        note += "；暂定 provisional：仅有检测期间的探测，7 天连续探测需运行计划任务"
+    return note
+
+
+def _evidence(snap, failed, basis):
+    rows = [Evidence(url=snap.url, detail=basis)]
+    rows += [Evidence(url=snap.url, detail=f"{p.at:%Y-%m-%d %H:%M} 探测失败: {p.error or p.status}") for p in failed[:20]]
+    return rows
+
+
+@rule("V1", "站点无法访问", "veto",
+      "一周内每天不少于 20 次间隔探测首页，超过 15 秒仍打不开记为失败，失败次数占比达到 5% 即单项否决。",
+      "检查服务器、网络与域名解析，保证首页 15 秒内可以打开；必要时增加带宽或启用监控告警。")
+def site_unreachable(snap, profile):
+    probes, failed = _window(snap, profile)
+    a = profile.availability
+    if len(probes) < a.min_probes_for_veto or not failed:
+        return []
+    share = len(failed) / len(probes)
+    if share < a.veto_failure_share:
+        return []
+    basis = _basis(snap, profile, probes)
+    return [RULES["V1"].finding(snap, snap.url, count=len(failed), evidence=_evidence(snap, failed, basis),
+                                title=f"站点无法访问：{len(failed)}/{len(probes)} 次探测失败（{share:.1%}）")]
+
+
+@rule("D1", "首页可用性", "deduction",
+      "首页探测失败按失败百分比扣分（与单项否决使用同样的探测）。",
+      "排查首页偶发打不开的原因（服务器负载、防火墙、CDN），保证每次访问都能在 15 秒内打开。")
+def home_availability(snap, profile):
+    probes, failed = _window(snap, profile)
+    if not probes or not failed:
+        return []
+    percent = 100 * len(failed) / len(probes)
+    basis = _basis(snap, profile, probes)
+    return [RULES["D1"].finding(snap, snap.url, points=percent * profile.availability.points_per_percent,
+                                count=len(failed), evidence=_evidence(snap, failed, basis),
+                                title=f"首页可用性：{percent:.1f}% 的探测失败")]

@@ -1,0 +1,87 @@
+"""Consolidation (集约化) rules from 仑政办〔2017〕84号: J1 no closure notice, J2 notice without the
+destination, J3 still serving after the planned closure."""
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+
+from scoring.findings import Evidence
+from scoring.registry import RULES, rule
+
+
+def closure_window(plan, context) -> tuple[date, date] | None:
+    """(notice due from, closure overdue after) for a unit that plans to close, else None."""
+    if not plan.participates or not plan.closure_month:
+        return None
+    year, month = map(int, plan.closure_month.split("-"))
+    first = date(year, month, 1)
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    return first - timedelta(days=context.notice_lead_days), last + timedelta(days=context.grace_days)
+
+
+def _host(url: str | None) -> str:
+    return urlsplit(url or "").netloc.lower()
+
+
+def migrated(snap) -> bool:
+    """The home page answers with a redirect to the district portal (or the unit's retained page)."""
+    home = snap.home
+    destinations = {snap.context.portal_host, _host(snap.plan.portal_page_url)} - {""}
+    return bool(home and home.redirects and _host(home.final_url) in destinations)
+
+
+def serving(snap) -> bool:
+    return bool(snap.home and snap.home.outcome == "ok" and not migrated(snap))
+
+
+def _severity(profile, code):
+    spec = getattr(profile.consolidation, code)
+    return spec.severity, spec.points
+
+
+@rule("J1", "未悬挂关停迁移公告", "consolidation",
+      "计划关停的网站，在关停前须在首页悬挂网站关停和内容迁移去向公告。",
+      "在网站首页显著位置悬挂关停公告，写明关停时间、内容迁移去向（“北仑之窗”门户网站）并附链接。")
+def closure_notice_missing(snap, profile):
+    window = closure_window(snap.plan, snap.context)
+    if window is None or not serving(snap) or snap.home.notice:
+        return []
+    due, overdue = window
+    today = snap.as_of.date()
+    if not (due <= today <= overdue):
+        return []
+    severity, points = _severity(profile, "J1")
+    return [RULES["J1"].finding(snap, snap.url, severity=severity, points=points, evidence=[Evidence(
+        url=snap.url, detail=f"计划 {snap.plan.closure_month} 关停，公告应自 {due.isoformat()} 起悬挂；首页未发现关停迁移公告")])]
+
+
+@rule("J2", "关停公告未指明迁移去向", "consolidation",
+      "关停公告须写明并链接内容迁移去向（区政府门户网站或本单位保留页面）。",
+      "在公告中写明“内容已迁移至‘北仑之窗’门户网站”，并加上指向门户网站（或本单位保留页面）的链接。")
+def closure_notice_without_destination(snap, profile):
+    if not snap.home or not snap.home.notice or migrated(snap):
+        return []
+    notice = snap.home.notice
+    destinations = {snap.context.portal_host, _host(snap.plan.portal_page_url)} - {""}
+    if any(_host(link) in destinations for link in notice.get("links", [])):
+        return []
+    named = snap.context.portal_name and snap.context.portal_name in notice.get("text", "")
+    detail = f"公告：“{notice.get('text', '')[:120]}”；" + ("提到了门户网站但没有链接" if named else "未写明也未链接迁移去向")
+    severity, points = _severity(profile, "J2")
+    return [RULES["J2"].finding(snap, snap.url, severity=severity, points=points,
+                                evidence=[Evidence(url=snap.home.final_url or snap.url, detail=detail)])]
+
+
+@rule("J3", "逾期未关停", "consolidation",
+      "已过计划关停时间（含宽限期）的网站仍在运行，既未关停也未跳转到门户网站。",
+      "按整合意见书的时间关停网站或设置跳转到门户网站，并注销网站标识码、ICP 备案、公安备案和域名。")
+def still_serving_after_closure(snap, profile):
+    window = closure_window(snap.plan, snap.context)
+    if window is None or not serving(snap) or snap.as_of.date() <= window[1]:
+        return []
+    notice = "首页有关停公告" if snap.home.notice else "首页无关停公告"
+    severity, points = _severity(profile, "J3")
+    return [RULES["J3"].finding(snap, snap.url, severity=severity, points=points, evidence=[Evidence(
+        url=snap.url, detail=f"计划 {snap.plan.closure_month} 关停，宽限期至 {window[1].isoformat()}；"
+                             f"检测时仍可访问（HTTP {snap.home.status}），{notice}")])]

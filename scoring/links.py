@@ -1,0 +1,34 @@
+"""D2 链接可用性: broken links (pages, images, attachments, external) on the home page and elsewhere."""
+from __future__ import annotations
+
+from scoring.findings import Evidence
+from scoring.registry import RULES, rule
+
+_LABEL = {"dns": "域名无法解析", "connect": "无法连接", "timeout": "访问超时", "redirect_loop": "重定向循环",
+          "tls": "证书/加密连接错误"}
+
+
+def describe(target) -> str:
+    what = _LABEL.get(target.error or "", f"HTTP {target.status}" if target.status else (target.error or "失败"))
+    if target.redirects:
+        what += "（经 " + " → ".join(f"{r[1]}" for r in target.redirects) + " 跳转）"
+    return what
+
+
+@rule("D2", "链接可用性", "deduction",
+      "首页及其他页面的链接（含图片、附件、外部链接）打不开或返回错误，按首页和其他页面分别扣分。",
+      "逐条修复或删除失效链接：更正地址、恢复被删除的文章或附件，外部链接失效时及时撤下。")
+def broken_links(snap, profile):
+    broken = [t for t in snap.targets if t.outcome == "broken"]
+    findings = []
+    for on_home, rate, where in ((True, profile.links.home_page_points, "首页"),
+                                 (False, profile.links.other_page_points, "其他页面")):
+        group = [t for t in broken if t.on_home == on_home]
+        if not group:
+            continue
+        evidence = [Evidence(url=t.url, source=t.sources[0] if t.sources else None,
+                             detail=f"{describe(t)}；{len(t.sources)} 个页面链接到此") for t in group]
+        findings.append(RULES["D2"].finding(
+            snap, f"broken-links-{'home' if on_home else 'other'}", points=rate * len(group), count=len(group),
+            evidence=evidence[:200], title=f"{where}有 {len(group)} 个失效链接"))
+    return findings

@@ -1,0 +1,59 @@
+"""Apply a profile to a snapshot: run every rule, then vetoes, points, per-indicator caps, verdict."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scoring.consolidation import closure_window, migrated
+from scoring.findings import Finding
+from scoring.profile import Profile
+from scoring.rules import RULES
+from scoring.snapshot import SiteSnapshot
+
+PASS, FAIL, CLOSED, UNCHECKED = "合格", "不合格", "已关停", "无法检测"
+
+
+def caps(profile: Profile) -> dict[str, float]:
+    """The most an indicator can take off the score."""
+    return {"D1": profile.availability.cap, "D2": profile.links.cap, "D3": profile.home_update.cap,
+            "D4": profile.column_update.cap}
+
+
+@dataclass
+class Judged:
+    verdict: str
+    vetoed: bool
+    score: float | None
+    findings: list[Finding]
+    indicators: dict[str, dict] = field(default_factory=dict)  # code -> {points, cap, taken}
+    note: str = ""
+
+
+def is_closed(snap: SiteSnapshot) -> bool:
+    """Planned to close and now gone: no answer at all, or a redirect to the portal."""
+    if closure_window(snap.plan, snap.context) is None or snap.home is None:
+        return False
+    return migrated(snap) or (snap.home.outcome == "broken" and snap.home.error in ("dns", "connect"))
+
+
+def judge(snap: SiteSnapshot, profile: Profile) -> Judged:
+    findings = [f for r in RULES.values() for f in r.check(snap, profile)]
+    if is_closed(snap):  # the census no longer applies; what remains to do is consolidation work
+        return Judged(CLOSED, False, None, [f for f in findings if f.code.startswith("J")],
+                      note="网站已按计划关停或跳转到门户网站")
+    if snap.home is None or (snap.home.outcome != "ok" and not any(f.code == "V1" for f in findings)):
+        reason = f"首页无法检测：{snap.home.error or snap.home.status}" if snap.home else "首页未能抓取"
+        return Judged(UNCHECKED, False, None, findings, note=reason)
+    vetoed = any(f.severity == "veto" for f in findings)
+    limits = caps(profile)
+    indicators: dict[str, dict] = {}
+    for f in findings:
+        if f.severity != "deduction":
+            continue
+        entry = indicators.setdefault(f.code, {"points": 0.0, "cap": limits.get(f.code), "taken": 0.0})
+        entry["points"] = round(entry["points"] + f.points, 2)
+        f.for_reference = vetoed
+    for entry in indicators.values():
+        entry["taken"] = round(min(entry["points"], entry["cap"]) if entry["cap"] is not None else entry["points"], 2)
+    score = round(max(profile.floor, profile.total - sum(e["taken"] for e in indicators.values())), 2)
+    verdict = FAIL if vetoed or score < profile.pass_mark else PASS
+    return Judged(verdict, vetoed, score, findings, indicators)

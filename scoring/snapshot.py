@@ -1,0 +1,92 @@
+"""What the rules judge: a site's facts as one scan saw them. Built by sitecensus from the store;
+scoring never touches Scrapy, HTTP or the database (Lighthouse's artifacts, not its gatherers)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass
+class Target:
+    """A link target whose check did not come back fine, with the pages that link to it."""
+
+    url: str
+    kind: str                   # page | image | attachment | media | style | script
+    internal: bool
+    outcome: str                # broken | unverifiable
+    status: int | None
+    error: str | None
+    redirects: list = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    on_home: bool = False
+
+
+@dataclass
+class ColumnFact:
+    url: str
+    name: str
+    from_home: bool
+    item_count: int
+    dated_count: int
+    newest_date: date | None
+    blank: bool
+    crawled: bool = True
+    pinned_category: str | None = None
+    items: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ProbeFact:
+    at: datetime
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class Home:
+    url: str                    # as registered
+    final_url: str | None
+    status: int | None
+    outcome: str                # ok | broken | unverifiable
+    error: str | None
+    redirects: list = field(default_factory=list)
+    items: list[dict] = field(default_factory=list)   # dated/undated items in the home page's lists
+    notice: dict | None = None  # {'text', 'links'} of a closure notice, when one was found
+    text_chars: int = 0
+
+
+@dataclass
+class Plan:
+    """The unit's consolidation form (attachment 2)."""
+
+    participates: bool | None = None
+    closure_month: str | None = None
+    keep_portal_page: bool | None = None
+    portal_page_url: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Context:
+    """Settings the rules need that are not criteria (the district's portal, the consolidation calendar)."""
+
+    portal_name: str = ""
+    portal_host: str = ""
+    notice_lead_days: int = 30
+    grace_days: int = 30
+
+
+@dataclass
+class SiteSnapshot:
+    unit: str
+    url: str
+    as_of: datetime
+    home: Home | None
+    columns: list[ColumnFact] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    probes: list[ProbeFact] = field(default_factory=list)
+    probes_provisional: bool = True   # only the scan's own probes (no week-long probing yet)
+    plan: Plan = field(default_factory=Plan)
+    context: Context = field(default_factory=Context)
+    stats: dict = field(default_factory=dict)

@@ -1,0 +1,67 @@
+"""What the commands do, without the command-line parsing: scan, judge, report, export."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from scoring.registry import RULES
+from scoring.rules import RULES as _ALL_RULES  # noqa: F401 - registers every rule
+from sitecensus.config import Config, Unit
+from sitecensus.export import full_document
+from sitecensus.judging import judge_scan
+from sitecensus.scan import parse_as_of, run_scan
+from sitecensus.store import Judgement, latest_judgement, latest_scan_id, open_store
+from reports.html import render
+
+log = logging.getLogger("sitecensus")
+
+
+@dataclass
+class Outcome:
+    document: dict
+    dashboard: Path
+    scan_id: int
+
+
+class App:
+    def __init__(self, config: Config):
+        self.config = config
+        self.sessions: sessionmaker[Session] = open_store(config.settings.store_url)
+        self.out_dir = Path(config.settings.output_dir)
+
+    def as_of(self, text: str | None) -> datetime:
+        return parse_as_of(text, self.config.settings.timezone)
+
+    def select_units(self, names: list[str] | None) -> list[Unit]:
+        return [self.config.unit(n) for n in names] if names else list(self.config.units)
+
+    def scan(self, units: list[Unit], as_of: datetime, profile_name: str | None = None, on_page=None) -> Outcome:
+        profile = self.config.profile(profile_name)
+        log_file = self.out_dir / "logs" / f"scan-{as_of:%Y%m%d-%H%M%S}.log"
+        scan_id = run_scan(self.sessions, self.config, units, as_of, profile, log_file, on_page)
+        return self.judge(scan_id, as_of, profile_name)
+
+    def judge(self, scan_id: int, as_of: datetime, profile_name: str | None = None) -> Outcome:
+        profile = self.config.profile(profile_name)
+        judgement_id = judge_scan(self.sessions, scan_id, as_of, profile, self.config)
+        with self.sessions() as session:
+            document = full_document(session, session.get(Judgement, judgement_id), self.config.settings.timezone)
+        return Outcome(document, self.render(document), scan_id)
+
+    def render(self, document: dict) -> Path:
+        return render(document, self.out_dir, {code: r.name for code, r in RULES.items()})
+
+    def stored(self, scan_id: int | None) -> dict:
+        """The latest judgement of a scan (default: the latest finished scan)."""
+        with self.sessions() as session:
+            scan_id = scan_id or latest_scan_id(session)
+            if scan_id is None:
+                raise LookupError("还没有完成的检测；先运行 `sitecensus scan`")
+            judgement = latest_judgement(session, scan_id)
+            if judgement is None:
+                raise LookupError(f"第 {scan_id} 次检测还没有评分结果；运行 `sitecensus rescore {scan_id}`")
+            return full_document(session, judgement, self.config.settings.timezone)

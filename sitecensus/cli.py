@@ -1,0 +1,236 @@
+"""The `sitecensus` command."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlsplit
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sitecensus.config import ConsolidationForm, Unit, load_config
+from sitecensus.export import contract_document
+from sitecensus.yamlfile import ConfigError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
+                  help="sitecensus：政府网站普查与集约化检测（crawl, judge and report government websites）")
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+ConfigOpt = typer.Option(None, "--config", help="配置目录 (default ./config, or $SITECENSUS_CONFIG)")
+AsOfOpt = typer.Option(None, "--as-of", help="监测时间点 YYYY-MM-DD[THH:MM]，默认现在（Asia/Shanghai）")
+ProfileOpt = typer.Option(None, "--profile", help="评分方案，如 census2015（默认见 settings.yaml）")
+JsonOpt = typer.Option(False, "--json", help="输出 JSON（DESIGN.md 约定的格式）")
+
+
+def _fail(message: str, code: int = 2):
+    err.print(f"[bold red]错误：[/]{message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _app(config_dir):
+    from sitecensus.app import App
+    try:
+        return App(load_config(config_dir))
+    except ConfigError as exc:
+        _fail(f"配置有误，请按提示修改：\n{exc}")
+
+
+def _summary(document: dict, dashboard: Path | None, console: Console = out) -> None:
+    table = Table(title=f"第 {document['scan']['id']} 次检测 · 监测时间点 {document['scan']['as_of'][:16]} · "
+                        f"{document['scan']['profile']}")
+    for name in ("单位", "网站", "结论", "得分", "否决", "扣分项", "集约化", "页面", "失效链接"):
+        table.add_column(name)
+    for site in document["sites"]:
+        if not site["url"]:
+            continue
+        f = site["findings"]
+        style = {"合格": "green", "不合格": "red"}.get(site["verdict"], "yellow")
+        table.add_row(site["unit"], site["url"], f"[{style}]{site['verdict']}[/]",
+                      "—" if site["score"] is None else f"{site['score']:g}",
+                      str(sum(1 for x in f if x["severity"] == "veto")),
+                      str(sum(1 for x in f if x["severity"] == "deduction")),
+                      str(sum(1 for x in f if x["code"].startswith("J"))),
+                      str(site["stats"]["pages"]), str(site["stats"]["broken_links"]))
+    console.print(table)
+    unregistered = [s["unit"] for s in document["sites"] if not s["url"]]
+    if unregistered:
+        console.print(f"未登记网站（未检测）：{len(unregistered)} 个单位", highlight=False)
+    if dashboard:
+        console.print(f"总览页面：{dashboard.resolve()}", highlight=False)
+
+
+def _crawl(application, units, as_of, profile):
+    crawled = [u for u in units if u.urls]
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} 页"),
+                  TimeElapsedColumn(), console=err, transient=False) as progress:
+        task = progress.add_task(f"抓取 {len(crawled)} 个网站", total=None)
+        sites_seen: set[str] = set()
+
+        def on_page(site, url):
+            sites_seen.add(site)
+            progress.update(task, advance=1, description=f"抓取 {len(crawled)} 个网站（进行中 {len(sites_seen)}）")
+
+        try:
+            return application.scan(units, as_of, profile, on_page)
+        except ConfigError as exc:
+            _fail(str(exc))
+
+
+def _print(document: dict, outcome_dashboard, as_json: bool):
+    if as_json:
+        sys.stdout.write(json.dumps(contract_document(document), ensure_ascii=False, indent=1) + "\n")
+        _summary(document, outcome_dashboard, err)
+    else:
+        _summary(document, outcome_dashboard)
+
+
+@app.command()
+def units(config: Optional[Path] = ConfigOpt):
+    """列出并校验单位名单（units.yaml）。"""
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        _fail(f"配置有误，请按提示修改：\n{exc}")
+    table = Table(title=f"{cfg.directory / 'units.yaml'}：{len(cfg.units)} 个单位")
+    for name in ("#", "单位", "类别", "网站", "联系邮箱", "整合意见书"):
+        table.add_column(name)
+    for i, unit in enumerate(cfg.units, 1):
+        plan = unit.consolidation
+        state = {None: "未报送意见书", True: f"参与整合，{plan.closure_month} 关停", False: f"不参与：{plan.reason}"}[plan.participates]
+        table.add_row(str(i), unit.name, unit.kind, "\n".join(unit.urls) or "[dim]未登记网站[/]",
+                      unit.contact_email or "", state)
+    out.print(table)
+    out.print("名单校验通过。", style="green")
+
+
+@app.command()
+def scan(unit: list[str] = typer.Option(None, "--unit", help="只检测这个单位（可重复）"),
+         as_of: Optional[str] = AsOfOpt, profile: Optional[str] = ProfileOpt, as_json: bool = JsonOpt,
+         config: Optional[Path] = ConfigOpt):
+    """检测名单上的全部（或指定）单位网站，评分并生成问题单和总览。"""
+    application = _app(config)
+    try:
+        chosen, when = application.select_units(unit), application.as_of(as_of)
+    except (ConfigError, ValueError) as exc:
+        _fail(str(exc))
+    outcome = _crawl(application, chosen, when, profile)
+    _print(outcome.document, outcome.dashboard, as_json)
+
+
+@app.command()
+def audit(target: str = typer.Argument(..., help="网址，或 units.yaml 中的单位名称"),
+          as_of: Optional[str] = AsOfOpt, profile: Optional[str] = ProfileOpt, as_json: bool = JsonOpt,
+          config: Optional[Path] = ConfigOpt):
+    """即时检测一个网站。退出码：0 合格，1 不合格，2 无法检测。"""
+    application = _app(config)
+    try:
+        when = application.as_of(as_of)
+        if target.startswith(("http://", "https://")):
+            known = [u for u in application.config.units if target in u.urls]
+            chosen = known[:1] or [Unit(name=urlsplit(target).netloc, kind="其他", urls=[target],
+                                        consolidation=ConsolidationForm())]
+        else:
+            chosen = [application.config.unit(target)]
+    except (ConfigError, ValueError) as exc:
+        _fail(str(exc))
+    if not chosen[0].urls:
+        _fail(f"{chosen[0].name} 未登记网站地址，无法检测；请在 units.yaml 中填写 urls")
+    outcome = _crawl(application, chosen, when, profile)
+    site = next(s for s in outcome.document["sites"] if s["url"])
+    if as_json:
+        sys.stdout.write(json.dumps(contract_document(outcome.document), ensure_ascii=False, indent=1) + "\n")
+    else:
+        _summary(outcome.document, outcome.dashboard)
+        findings = Table(title=f"{site['unit']} 的问题")
+        for name in ("代码", "类别", "问题", "扣分", "数量", "位置"):
+            findings.add_column(name)
+        for f in site["findings"]:
+            where = f["evidence"][0]["url"] if f["evidence"] else ""
+            findings.add_row(f["code"], f["severity"], f["title"], f"{f['points']:g}", str(f["count"]), where or "")
+        out.print(findings)
+    raise typer.Exit({"合格": 0, "已关停": 0, "不合格": 1}.get(site["verdict"], 2))
+
+
+@app.command()
+def rescore(scan_id: int = typer.Argument(..., help="检测编号"), as_of: Optional[str] = AsOfOpt,
+            profile: Optional[str] = ProfileOpt, as_json: bool = JsonOpt, config: Optional[Path] = ConfigOpt):
+    """按新的监测时间点或评分方案重新评分一次旧检测（不重新抓取）。"""
+    application = _app(config)
+    try:
+        outcome = application.judge(scan_id, application.as_of(as_of), profile)
+    except (ConfigError, ValueError, LookupError) as exc:
+        _fail(str(exc))
+    _print(outcome.document, outcome.dashboard, as_json)
+
+
+@app.command()
+def report(scan_id: Optional[int] = typer.Argument(None, help="检测编号（默认最近一次）"),
+           config: Optional[Path] = ConfigOpt):
+    """重新生成问题单和总览页面。"""
+    application = _app(config)
+    try:
+        document = application.stored(scan_id)
+    except LookupError as exc:
+        _fail(str(exc))
+    _summary(document, application.render(document))
+
+
+@app.command()
+def export(scan_id: Optional[int] = typer.Argument(None, help="检测编号（默认最近一次）"),
+           as_json: bool = typer.Option(True, "--json", help="JSON（目前唯一的格式）"),
+           config: Optional[Path] = ConfigOpt):
+    """输出一次检测的结果（JSON）。"""
+    application = _app(config)
+    try:
+        document = application.stored(scan_id)
+    except LookupError as exc:
+        _fail(str(exc))
+    sys.stdout.write(json.dumps(contract_document(document), ensure_ascii=False, indent=1) + "\n")
+
+
+@app.command()
+def inspect(url: str = typer.Argument(..., help="要查看的页面网址"), as_json: bool = JsonOpt,
+            config: Optional[Path] = ConfigOpt):
+    """显示爬虫从一个页面提取到的内容（页面类型、栏目与日期、链接、页脚标识、关停公告）。"""
+    from sitecensus.inspect import inspect_page, show
+    application = _app(config)
+    try:
+        facts = inspect_page(url, application.config)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps(facts, ensure_ascii=False, indent=1) + "\n")
+    else:
+        show(facts, out)
+
+
+@app.command()
+def demo(out_dir: Path = typer.Option(Path("sitecensus-demo"), "--out", help="演示输出目录"),
+         as_of: Optional[str] = AsOfOpt):
+    """在本机启动示例网站，检测并生成报告（无需外网）。"""
+    from sitecensus.app import App
+    from sitecensus.demo import serve_demo_sites, write_demo_config
+    from sitecensus.scan import parse_as_of
+    when = parse_as_of(as_of, "Asia/Shanghai")
+    today: date = when.date()
+    out_dir = out_dir.resolve()
+    if (out_dir / "sitecensus.db").exists():
+        (out_dir / "sitecensus.db").unlink()  # each demo starts from a clean store
+    with serve_demo_sites(today) as urls:
+        cfg_dir = write_demo_config(out_dir / "config", urls, today, out_dir)
+        err.print(f"示例网站已在 127.0.0.1 上启动；演示配置：{cfg_dir}", highlight=False)
+        application = App(load_config(cfg_dir))
+        outcome = _crawl(application, application.config.units, when, None)
+    _summary(outcome.document, outcome.dashboard)
+
+
+def main():
+    app()
+
+

@@ -1,0 +1,77 @@
+"""`sitecensus demo`: serve the sample sites on 127.0.0.1, write a demo register for them, scan, report."""
+from __future__ import annotations
+
+import shutil
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from sitecensus.demo.server import DemoServer, closed_port_url
+from sitecensus.demo.sites import build_site, demo_specs, external_site, portal_site
+
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
+
+
+def _month(today: date, offset: int) -> str:
+    index = today.year * 12 + today.month - 1 + offset
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+PLANS = {  # demo key -> consolidation form, as month offsets from the check date
+    "notice": {"participates": True, "closure_month": 1, "keep_portal_page": False},
+    "nonotice": {"participates": True, "closure_month": 1, "keep_portal_page": False},
+    "overdue": {"participates": True, "closure_month": -3, "keep_portal_page": False},
+    "closed": {"participates": True, "closure_month": -2, "keep_portal_page": False},
+    "healthy": {"participates": False, "reason": "承担教育招生等特殊业务，申请保留网站"},
+}
+
+
+@contextmanager
+def serve_demo_sites(today: date):
+    """Yield {site key: base URL, 'portal': URL, 'external': URL} while the sites are served."""
+    servers = {spec.key: DemoServer() for spec in demo_specs()}
+    extra = {"portal": DemoServer(), "external": DemoServer()}
+    dead = closed_port_url()
+    portal, external = extra["portal"].base_url, extra["external"].base_url
+    try:
+        extra["portal"].serve(portal_site(today))
+        extra["external"].serve(external_site())
+        for spec in demo_specs():
+            server = servers[spec.key]
+            server.serve(build_site(spec, server.base_url, today, external, portal, dead))
+        yield {**{k: s.base_url for k, s in servers.items()}, "portal": portal, "external": external}
+    finally:
+        for server in [*servers.values(), *extra.values()]:
+            server.close()
+
+
+def write_demo_config(directory: Path, urls: dict[str, str], today: date, out_dir: Path) -> Path:
+    """A complete config folder: the real 47-unit register with the demo sites' addresses filled in."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO_CONFIG / "criteria", directory / "criteria", dirs_exist_ok=True)
+    register = yaml.safe_load((REPO_CONFIG / "units.yaml").read_text(encoding="utf-8"))
+    by_unit = {spec.unit: spec.key for spec in demo_specs()}
+    for unit in register["units"]:
+        key = by_unit.get(unit["name"])
+        if key is None:
+            continue
+        unit["urls"] = [urls[key]]
+        unit["contact_email"] = f"{key}@demo.invalid"
+        plan = dict(PLANS.get(key, {}))
+        if "closure_month" in plan:
+            plan["closure_month"] = _month(today, plan["closure_month"])
+        unit["consolidation"] = {**unit["consolidation"], **plan}
+    (directory / "units.yaml").write_text("# demo register (written by `sitecensus demo`)\n" +
+                                          yaml.safe_dump(register, allow_unicode=True, sort_keys=False),
+                                          encoding="utf-8")
+    settings = yaml.safe_load((REPO_CONFIG / "settings.yaml").read_text(encoding="utf-8"))
+    settings.update(store_url=f"sqlite:///{out_dir / 'sitecensus.db'}", output_dir=str(out_dir))
+    settings["portal"]["url"] = urls["portal"]
+    # Loopback demo sites: politeness limits lifted, short timeouts so the hanging link costs seconds.
+    settings["crawl"].update(per_host_concurrency=4, per_host_delay_seconds=0, download_timeout_seconds=3, retries=0)
+    settings["probes"].update(per_scan=3, spacing_seconds=1, timeout_seconds=5)
+    (directory / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False),
+                                             encoding="utf-8")
+    return directory

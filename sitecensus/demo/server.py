@@ -1,0 +1,87 @@
+"""Serve generated sites on 127.0.0.1, one HTTP server (own port) per site, in background threads."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict = field(default_factory=dict)
+    delay: float = 0.0              # seconds to wait before answering (a hanging link)
+
+
+@dataclass
+class SiteFiles:
+    """path -> Reply; `fallback` answers every other path (default: a 404 page)."""
+
+    pages: dict[str, Reply] = field(default_factory=dict)
+    fallback: Reply | None = None
+
+
+_NOT_FOUND = Reply(404, "<html><head><title>404 页面不存在</title></head><body>您访问的页面不存在</body></html>".encode())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    files: SiteFiles
+
+    def _reply(self, send_body: bool):
+        path = self.path.split("#")[0]
+        reply = self.files.pages.get(path) or self.files.pages.get(path.split("?")[0]) or self.files.fallback or _NOT_FOUND
+        if reply.delay:
+            time.sleep(reply.delay)
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for key, value in reply.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if send_body:
+            try:
+                self.wfile.write(reply.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        self._reply(True)
+
+    def do_HEAD(self):  # noqa: N802
+        self._reply(False)
+
+    def log_message(self, format, *args):  # noqa: A002 - silence the per-request log
+        pass
+
+
+class DemoServer:
+    """Bind first (so pages can name their own port), then `serve(files)`."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        handler = type("Handler", (_Handler,), {"files": SiteFiles()})
+        self.httpd = ThreadingHTTPServer((host, 0), handler)
+        self.httpd.daemon_threads = True
+        self.handler = handler
+        self.base_url = f"http://{host}:{self.httpd.server_address[1]}/"
+        self.thread: threading.Thread | None = None
+
+    def serve(self, files: SiteFiles) -> None:
+        self.handler.files = files
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True, name=self.base_url)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def closed_port_url(host: str = "127.0.0.1") -> str:
+    """A loopback address where nothing listens (connection refused)."""
+    probe = ThreadingHTTPServer((host, 0), BaseHTTPRequestHandler)
+    port = probe.server_address[1]
+    probe.server_close()
+    return f"http://{host}:{port}/"

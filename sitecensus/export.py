@@ -1,0 +1,31 @@
+"""The machine-readable result of a judged scan (DESIGN.md 'Machine output')."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sitecensus.store import Judgement, Result, Scan, Site
+
+SITE_KEYS = ("unit", "url", "verdict", "vetoed", "score", "stats", "findings")
+FINDING_KEYS = ("code", "severity", "points", "count", "title", "fingerprint", "evidence", "hint")
+
+
+def full_document(session: Session, judgement: Judgement, timezone: str) -> dict:
+    """Everything the reports need: the contract fields plus indicators, columns, plan, notes."""
+    scan = session.get(Scan, judgement.scan_id)
+    rows = session.execute(select(Result, Site).join(Site, Site.id == Result.site_id)
+                           .where(Result.judgement_id == judgement.id).order_by(Site.id)).all()
+    tz = ZoneInfo(timezone)
+    return {"scan": {"id": scan.id, "as_of": judgement.as_of.astimezone(tz).isoformat(), "profile": judgement.profile,
+                     "judgement": judgement.id, "started_at": scan.started_at.astimezone(tz).isoformat()},
+            "sites": [result.data for result, _site in rows]}
+
+
+def contract_document(full: dict) -> dict:
+    """Trim the full document to the public JSON contract."""
+    return {"scan": {k: full["scan"][k] for k in ("id", "as_of", "profile")},
+            "sites": [{**{k: site[k] for k in SITE_KEYS},
+                       "findings": [{k: f[k] for k in FINDING_KEYS} for f in site["findings"]]}
+                      for site in full["sites"]]}

@@ -1,0 +1,127 @@
+"""Judge a stored scan: build each site's snapshot from the store, apply the profile, store the results.
+
+Used right after a scan and by `sitecensus rescore SCAN_ID --as-of DATE`, which re-judges old facts
+without crawling.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.extract.links import netloc
+from scoring.profile import Profile
+from scoring.score import UNCHECKED, judge
+from scoring.snapshot import ColumnFact, Context, Home, Plan, ProbeFact, SiteSnapshot, Target
+from sitecensus.config import Config
+from sitecensus.store import Column, Fetch, Judgement, Link, Page, Probe, Result, Scan, Site
+
+UNREGISTERED = "未登记网站"
+
+
+def _home(session: Session, site: Site) -> Home | None:
+    fetch = session.scalar(select(Fetch).where(Fetch.site_id == site.id, Fetch.url == site.url).limit(1))
+    if fetch is None:
+        return None
+    page = session.scalar(select(Page).where(Page.site_id == site.id, Page.is_home.is_(True)).limit(1))
+    facts = page.facts if page else {}
+    items = [item for group in facts.get("groups", []) for item in group["items"]]
+    return Home(url=site.url, final_url=fetch.final_url, status=fetch.status, outcome=fetch.outcome, error=fetch.error,
+                redirects=fetch.redirects or [], items=items, notice=facts.get("notice"),
+                text_chars=facts.get("content_chars", 0))
+
+
+def _targets(session: Session, site: Site, home_urls: set[str]) -> list[Target]:
+    rows = session.execute(
+        select(Link.target, Link.source, Link.kind, Fetch.outcome, Fetch.status, Fetch.error, Fetch.redirects)
+        .join(Fetch, (Fetch.scan_id == site.scan_id) & (Fetch.url == Link.target))
+        .where(Link.site_id == site.id, Fetch.outcome != "ok")
+        .order_by(Link.id))
+    own = netloc(site.url)
+    targets: dict[str, Target] = {}
+    for target, source, kind, outcome, status, error, redirects in rows:
+        t = targets.get(target)
+        if t is None:
+            t = targets[target] = Target(url=target, kind=kind, internal=netloc(target) == own, outcome=outcome,
+                                         status=status, error=error, redirects=redirects or [])
+        if source not in t.sources:
+            t.sources.append(source)
+        t.on_home = t.on_home or source in home_urls
+    return list(targets.values())
+
+
+def _columns(session: Session, site: Site) -> list[ColumnFact]:
+    out = []
+    for row in session.scalars(select(Column).where(Column.site_id == site.id)):
+        d = row.data
+        out.append(ColumnFact(url=d["url"], name=d["name"], from_home=d["from_home"], item_count=d["item_count"],
+                              dated_count=d["dated_count"],
+                              newest_date=date.fromisoformat(d["newest_date"]) if d["newest_date"] else None,
+                              blank=d["blank"], crawled=d["crawled"], pinned_category=d.get("category"),
+                              items=d.get("items", [])))
+    return out
+
+
+def _probes(session: Session, site: Site, as_of: datetime, days: int) -> list[ProbeFact]:
+    rows = session.scalars(select(Probe).where(Probe.url == site.url, Probe.at >= as_of - timedelta(days=days + 1)))
+    return [ProbeFact(at=p.at, ok=p.ok, status=p.status, error=p.error) for p in rows]
+
+
+def _stats(session: Session, site: Site, targets: list[Target], columns: list) -> dict:
+    pages = session.scalar(select(func.count()).select_from(Page).where(Page.site_id == site.id))
+    links = session.scalar(select(func.count(func.distinct(Link.target))).where(Link.site_id == site.id))
+    return {"pages": pages or 0, "links": links or 0,
+            "broken_links": sum(1 for t in targets if t.outcome == "broken"), "columns": len(columns)}
+
+
+def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profile, config: Config) -> SiteSnapshot:
+    home = _home(session, site)
+    home_urls = {site.url} | ({home.final_url} if home and home.final_url else set())
+    targets = _targets(session, site, home_urls)
+    columns = _columns(session, site)
+    settings = config.settings
+    return SiteSnapshot(
+        unit=site.unit, url=site.url, as_of=as_of, home=home, columns=columns, targets=targets,
+        probes=_probes(session, site, as_of, profile.availability.window_days), probes_provisional=True,
+        plan=Plan(**{k: site.plan.get(k) for k in Plan.__dataclass_fields__}),
+        context=Context(portal_name=settings.portal.name, portal_host=settings.portal.host,
+                        notice_lead_days=settings.consolidation.notice_lead_days,
+                        grace_days=settings.consolidation.grace_days),
+        stats=_stats(session, site, targets, columns))
+
+
+def site_document(site: Site, judged=None, snapshot: SiteSnapshot | None = None) -> dict:
+    """The site's result document: the DESIGN.md JSON contract plus what the reports show."""
+    if judged is None:
+        return {"unit": site.unit, "url": site.url, "verdict": UNCHECKED, "vetoed": False, "score": None,
+                "stats": {"pages": 0, "links": 0, "broken_links": 0, "columns": 0}, "findings": [],
+                "unit_kind": site.unit_kind, "plan": site.plan, "note": UNREGISTERED, "indicators": {},
+                "columns": []}
+    columns = [{"name": c.name, "url": c.url, "newest_date": c.newest_date.isoformat() if c.newest_date else None,
+                "items": c.item_count, "dated": c.dated_count, "blank": c.blank, "from_home": c.from_home}
+               for c in sorted(snapshot.columns, key=lambda c: c.newest_date or date.min, reverse=True)]
+    return {"unit": site.unit, "url": site.url, "verdict": judged.verdict, "vetoed": judged.vetoed,
+            "score": judged.score, "stats": snapshot.stats, "findings": [f.to_dict() for f in judged.findings],
+            "unit_kind": site.unit_kind, "plan": site.plan, "note": judged.note, "indicators": judged.indicators,
+            "columns": columns}
+
+
+def judge_scan(sessions: sessionmaker[Session], scan_id: int, as_of: datetime, profile: Profile,
+               config: Config) -> int:
+    with sessions.begin() as session:
+        scan = session.get(Scan, scan_id)
+        if scan is None:
+            raise LookupError(f"没有编号为 {scan_id} 的检测记录")
+        judgement = Judgement(scan_id=scan_id, as_of=as_of, profile=profile.name, created_at=datetime.now(as_of.tzinfo))
+        session.add(judgement)
+        session.flush()
+        for site in scan.sites:
+            if site.url is None:
+                doc = site_document(site)
+            else:
+                snapshot = build_snapshot(session, site, as_of, profile, config)
+                doc = site_document(site, judge(snapshot, profile), snapshot)
+            session.add(Result(judgement_id=judgement.id, site_id=site.id, verdict=doc["verdict"],
+                               vetoed=doc["vetoed"], score=doc["score"], data=doc))
+        return judgement.id

@@ -1,0 +1,223 @@
+"""The scan pipeline: register the sites, crawl them all at once (Scrapy), probe their home pages
+meanwhile (httpx), store every fact, then find each site's columns. Judging comes after (judging.py).
+
+Scrapy's reactor can run once per process: one `run_scan` per process (the CLI, a child process of
+the service). Facts are written in batches from the reactor thread, so nothing is held in memory
+per page beyond the current batch.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.extract.columns import discover_columns
+from crawler.extract.links import netloc
+from crawler.extract.page import ExtractOptions
+from crawler.items import FetchItem, PageItem
+from crawler.probe import probe_rounds
+from scoring.profile import Profile
+from sitecensus.config import Config, Unit
+from sitecensus.store import Column, Fetch, Link, Page, Probe, Scan, Site
+
+log = logging.getLogger("sitecensus.scan")
+
+
+def parse_as_of(text: str | None, timezone: str) -> datetime:
+    """--as-of YYYY-MM-DD[THH:MM] in the office's time zone; default now."""
+    tz = ZoneInfo(timezone)
+    if not text:
+        return datetime.now(tz).replace(microsecond=0)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--as-of 应写成 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM, 实际为 {text!r}") from None
+    if len(text) == 10:
+        value = value.replace(hour=23, minute=59, second=59)
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+def extract_options(profile: Profile) -> ExtractOptions:
+    return ExtractOptions(placeholders=tuple(profile.column_update.placeholders),
+                          notice_keywords=tuple(profile.consolidation.notice_keywords),
+                          notice_max_page_chars=profile.consolidation.notice_max_page_chars,
+                          min_list_items=profile.column_update.min_list_items)
+
+
+def scrapy_settings(config: Config, log_file: Path | None):
+    """crawler/settings.py (the Scrapy project's settings) with the operator's politeness and limits on top."""
+    from scrapy.settings import Settings
+
+    crawl = config.settings.crawl
+    overrides = {
+        "USER_AGENT": crawl.user_agent,
+        "ROBOTSTXT_OBEY": crawl.obey_robots_txt,
+        "CONCURRENT_REQUESTS": crawl.total_concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.per_host_concurrency,
+        "DOWNLOAD_DELAY": crawl.per_host_delay_seconds,
+        "DOWNLOAD_TIMEOUT": crawl.download_timeout_seconds,
+        "DOWNLOAD_MAXSIZE": crawl.max_response_bytes,
+        "RETRY_TIMES": crawl.retries,
+        "SITECENSUS_RETRY_AFTER_MAX": crawl.retry_after_max_seconds,
+        "SITECENSUS_MAX_PAGES": crawl.max_pages_per_site,
+        "SITECENSUS_MAX_DEPTH": crawl.max_depth,
+        "SITECENSUS_CHECK_EXTERNAL": crawl.check_external_links,
+        "LOG_LEVEL": "INFO",
+        "LOG_INSTALL_ROOT_HANDLER": bool(log_file),
+    }
+    if log_file:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        overrides["LOG_FILE"] = str(log_file)
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.update(overrides, priority="cmdline")
+    return settings
+
+
+class StoreSink:
+    """Receives the spiders' items (in the reactor thread) and writes them in batches."""
+
+    BATCH = 500
+
+    def __init__(self, sessions: sessionmaker[Session], scan_id: int, site_ids: dict[str, int],
+                 on_page: Callable[[str, str], None] | None = None):
+        self.sessions = sessions
+        self.scan_id = scan_id
+        self.site_ids = site_ids
+        self.on_page = on_page
+        self.rows: dict[type, list[dict]] = {Fetch: [], Page: [], Link: []}
+        self.pending = 0
+        self.pages = 0
+        self.fetches = 0
+
+    def accept(self, item) -> None:
+        if isinstance(item, PageItem):
+            self._page(item)
+        elif isinstance(item, FetchItem):
+            self._fetch(item)
+        if self.pending >= self.BATCH:
+            self.flush()
+
+    def _fetch(self, item: FetchItem) -> None:
+        row = asdict(item)
+        row["site_id"] = self.site_ids[row.pop("site")]
+        row["scan_id"] = self.scan_id
+        self.rows[Fetch].append(row)
+        self.pending += 1
+        self.fetches += 1
+
+    def _page(self, item: PageItem) -> None:
+        self._fetch(item.fetch)
+        fetch = item.fetch
+        site_id = self.site_ids[fetch.site]
+        url = fetch.final_url or fetch.url
+        self.rows[Page].append({"site_id": site_id, "url": url, "status": fetch.status, "fetched_at": fetch.fetched_at,
+                                "bytes": fetch.bytes, "content_type": fetch.content_type, "title": item.facts["title"],
+                                "depth": item.depth, "referrer": item.referrer, "kind": item.facts["kind"],
+                                "is_home": item.is_home, "facts": item.facts})
+        self.rows[Link].extend({"site_id": site_id, "source": url, "target": t, "tag": tag, "kind": kind, "text": text}
+                               for t, tag, kind, text in item.links)
+        self.pending += 1 + len(item.links) // 20
+        self.pages += 1
+        if self.on_page:
+            self.on_page(fetch.site, url)
+
+    def flush(self) -> None:
+        with self.sessions.begin() as session:
+            for model, rows in self.rows.items():
+                if rows:
+                    session.execute(insert(model), rows)
+                    rows.clear()
+        self.pending = 0
+
+
+def _probe_thread(urls: list[str], config: Config, out: list) -> threading.Thread:
+    probes = config.settings.probes
+
+    def run():
+        try:
+            out.extend(asyncio.run(probe_rounds(urls, probes.per_scan, probes.spacing_seconds,
+                                                probes.timeout_seconds, config.settings.crawl.user_agent)))
+        except Exception:  # noqa: BLE001 - probes must never take the scan down
+            log.exception("home-page probes failed")
+
+    thread = threading.Thread(target=run, name="probes", daemon=True)
+    thread.start()
+    return thread
+
+
+def register_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit], as_of: datetime) -> int:
+    with sessions.begin() as session:
+        scan = Scan(started_at=datetime.now(as_of.tzinfo), as_of=as_of, status="running",
+                    config_dir=str(config.directory.resolve()))
+        session.add(scan)
+        for unit in units:
+            plan = unit.consolidation.model_dump()
+            pinned = [p.model_dump() for p in unit.columns]
+            if not unit.urls:
+                scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=None, plan=plan, pinned=pinned,
+                                       state="unregistered"))
+            for url in unit.urls:
+                scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=url, plan=plan, pinned=pinned))
+        session.flush()
+        return scan.id
+
+
+def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit], as_of: datetime,
+             profile: Profile, log_file: Path | None = None,
+             on_page: Callable[[str, str], None] | None = None) -> int:
+    """Crawl, probe and store; returns the scan id. Units without a URL are registered, not crawled."""
+    from scrapy.crawler import CrawlerProcess  # imported late: installs the reactor
+
+    from crawler.spiders.site import ScanRegistry, SiteSpider
+
+    scan_id = register_scan(sessions, config, units, as_of)
+    with sessions() as session:
+        sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None))).all()
+    site_ids = {s.url: s.id for s in sites}
+    sink = StoreSink(sessions, scan_id, site_ids, on_page)
+    probes: list = []
+    started = time.monotonic()
+    prober = _probe_thread(list(site_ids), config, probes) if site_ids else None
+    if site_ids:
+        process = CrawlerProcess(scrapy_settings(config, log_file))
+        registry = ScanRegistry({netloc(u) for u in site_ids}, {config.settings.portal.host})
+        options = extract_options(profile)
+        for url in site_ids:
+            process.crawl(SiteSpider, url=url, site_key=url, reference_date=as_of.date().isoformat(),
+                          options=options, sink=sink, registry=registry)
+        process.start()
+    sink.flush()
+    if prober:
+        prober.join()
+    with sessions.begin() as session:
+        session.execute(insert(Probe), [{"scan_id": scan_id, "url": p.url, "at": p.at, "ok": p.ok, "status": p.status,
+                                         "error": p.error, "elapsed_ms": p.elapsed_ms, "bytes": p.bytes}
+                                        for p in probes]) if probes else None
+    find_columns(sessions, scan_id, profile)
+    with sessions.begin() as session:
+        session.execute(update(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).values(state="crawled"))
+        session.execute(update(Scan).where(Scan.id == scan_id).values(status="done", finished_at=datetime.now(as_of.tzinfo)))
+    log.info("scan %s: %s pages, %s fetches in %.1f s", scan_id, sink.pages, sink.fetches, time.monotonic() - started)
+    return scan_id
+
+
+def find_columns(sessions: sessionmaker[Session], scan_id: int, profile: Profile) -> None:
+    min_items = profile.column_update.min_list_items
+    with sessions.begin() as session:
+        for site in session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None))):
+            pages = [dict(p.facts, depth=p.depth) for p in
+                     session.scalars(select(Page).where(Page.site_id == site.id))]
+            home = next((p for p in pages if p["kind"] == "home"), None)
+            columns = discover_columns(home, pages, min_items, site.pinned)
+            session.execute(insert(Column), [{"site_id": site.id, "url": c.url, "name": c.name, "data": c.to_dict()}
+                                             for c in columns]) if columns else None

@@ -1,0 +1,185 @@
+"""The store: SQLAlchemy 2 models. SQLite file by default; any SQLAlchemy URL works.
+
+Every scan keeps its own facts (sites, fetches, pages, links, columns, probes), so that a scan can be
+judged again later (`sitecensus rescore`). Each judgement (as-of + profile) keeps its own results
+and findings.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import (JSON, Boolean, DateTime, TypeDecorator, Float, ForeignKey, Index, Integer, String, Text, create_engine,
+                        event, select)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware (UTC) datetimes out, on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to the store")
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Scan(Base):
+    __tablename__ = "scans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | done | interrupted | failed
+    config_dir: Mapped[str] = mapped_column(Text, default="")
+    sites: Mapped[list[Site]] = relationship(back_populates="scan", cascade="all, delete-orphan")
+
+
+class Site(Base):
+    """One unit's site in one scan (or a unit without a registered site: url None)."""
+
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(200))
+    unit_kind: Mapped[str] = mapped_column(String(10))
+    url: Mapped[str | None] = mapped_column(Text)
+    plan: Mapped[dict] = mapped_column(JSON, default=dict)     # the consolidation form at scan time
+    pinned: Mapped[list] = mapped_column(JSON, default=list)   # pinned columns from units.yaml
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | crawled | unregistered | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    scan: Mapped[Scan] = relationship(back_populates="sites")
+
+
+class Fetch(Base):
+    """The result of requesting one URL in a scan: a crawled page or a checked link target."""
+
+    __tablename__ = "fetches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    url: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(8))
+    status: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(String(40))
+    final_url: Mapped[str | None] = mapped_column(Text)
+    redirects: Mapped[list] = mapped_column(JSON, default=list)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    elapsed_ms: Mapped[int | None] = mapped_column(Integer)
+    fetched_at: Mapped[str | None] = mapped_column(String(32))
+    __table_args__ = (Index("ix_fetches_scan_url", "scan_id", "url"),)
+
+
+class Page(Base):
+    __tablename__ = "pages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    status: Mapped[int | None] = mapped_column(Integer)
+    fetched_at: Mapped[str | None] = mapped_column(String(32))
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(Text, default="")
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    referrer: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(10))
+    is_home: Mapped[bool] = mapped_column(Boolean, default=False)
+    facts: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Link(Base):
+    __tablename__ = "links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    tag: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(12))
+    text: Mapped[str] = mapped_column(Text, default="")
+
+
+class Column(Base):
+    __tablename__ = "columns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON)   # crawler.extract.columns.Column.to_dict()
+
+
+class Probe(Base):
+    """A home-page availability probe. Kept per site URL so later probes (the scheduler) join them."""
+
+    __tablename__ = "probes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id"), index=True)
+    url: Mapped[str] = mapped_column(Text, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(40))
+    elapsed_ms: Mapped[int | None] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Judgement(Base):
+    """One scoring of one scan: a check time and a profile."""
+
+    __tablename__ = "judgements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"), index=True)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+    profile: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Result(Base):
+    __tablename__ = "results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    judgement_id: Mapped[int] = mapped_column(ForeignKey("judgements.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    verdict: Mapped[str] = mapped_column(String(10))
+    vetoed: Mapped[bool] = mapped_column(Boolean)
+    score: Mapped[float | None] = mapped_column(Float)
+    data: Mapped[dict] = mapped_column(JSON)   # the site's whole result document (stats, findings, indicators)
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def open_store(url: str) -> sessionmaker[Session]:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine: Engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    Base.metadata.create_all(engine)
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def latest_scan_id(session: Session) -> int | None:
+    return session.scalar(select(Scan.id).where(Scan.status == "done").order_by(Scan.id.desc()).limit(1))
+
+
+def latest_judgement(session: Session, scan_id: int) -> Judgement | None:
+    return session.scalar(select(Judgement).where(Judgement.scan_id == scan_id).order_by(Judgement.id.desc()).limit(1))
