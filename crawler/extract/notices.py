@@ -35,7 +35,9 @@ def find_notice(tree, text_chars: int, keywords: list[str], max_page_chars: int,
                  or el.tag in ("marquee", "h1", "h2", "center") or "color:red" in hint.replace(" ", "").lower())
     if not prominent:
         return None
-    scope = el.getparent() if el.getparent() is not None and len(list(el.iter("a"))) == 0 else el
+    scope, parent = el, el.getparent()
+    if parent is not None and not any(True for _ in el.iter("a")) and len(parent.text_content()) < len(own) + 100:
+        scope = parent  # the link sits next to the notice text, inside the same small box
     links = []
     for a in scope.iter("a"):
         url = normalize(base_url, a.get("href") or "", encoding)

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from sitecensus.demo.server import DemoServer, closed_port_url
-from sitecensus.demo.sites import build_site, demo_specs, external_site, portal_site
+from sitecensus.demo.sites import SiteSpec, build_site, demo_specs, external_site, portal_site
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
@@ -19,47 +19,43 @@ def _month(today: date, offset: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-PLANS = {  # demo key -> consolidation form, as month offsets from the check date
-    "notice": {"participates": True, "closure_month": 1, "keep_portal_page": False},
-    "nonotice": {"participates": True, "closure_month": 1, "keep_portal_page": False},
-    "overdue": {"participates": True, "closure_month": -3, "keep_portal_page": False},
-    "closed": {"participates": True, "closure_month": -2, "keep_portal_page": False},
-    "healthy": {"participates": False, "reason": "承担教育招生等特殊业务，申请保留网站"},
-}
-
-
 @contextmanager
-def serve_demo_sites(today: date):
+def serve_demo_sites(today: date, specs: list[SiteSpec] | None = None):
     """Yield {site key: base URL, 'portal': URL, 'external': URL} while the sites are served."""
-    servers = {spec.key: DemoServer() for spec in demo_specs()}
+    specs = specs if specs is not None else demo_specs()
+    servers = {spec.key: DemoServer() for spec in specs if not spec.down}
     extra = {"portal": DemoServer(), "external": DemoServer()}
     dead = closed_port_url()
     portal, external = extra["portal"].base_url, extra["external"].base_url
     try:
         extra["portal"].serve(portal_site(today))
         extra["external"].serve(external_site())
-        for spec in demo_specs():
-            server = servers[spec.key]
-            server.serve(build_site(spec, server.base_url, today, external, portal, dead))
-        yield {**{k: s.base_url for k, s in servers.items()}, "portal": portal, "external": external}
+        for spec in specs:
+            if not spec.down:
+                server = servers[spec.key]
+                server.serve(build_site(spec, server.base_url, today, external, portal, dead))
+        urls = {spec.key: servers[spec.key].base_url if not spec.down else closed_port_url() for spec in specs}
+        yield {**urls, "portal": portal, "external": external}
     finally:
         for server in [*servers.values(), *extra.values()]:
             server.close()
 
 
-def write_demo_config(directory: Path, urls: dict[str, str], today: date, out_dir: Path) -> Path:
+def write_demo_config(directory: Path, urls: dict[str, str], today: date, out_dir: Path,
+                      specs: list[SiteSpec] | None = None) -> Path:
     """A complete config folder: the real 47-unit register with the demo sites' addresses filled in."""
+    specs = specs if specs is not None else demo_specs()
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO_CONFIG / "criteria", directory / "criteria", dirs_exist_ok=True)
     register = yaml.safe_load((REPO_CONFIG / "units.yaml").read_text(encoding="utf-8"))
-    by_unit = {spec.unit: spec.key for spec in demo_specs()}
+    by_unit = {spec.unit: spec for spec in specs}
     for unit in register["units"]:
-        key = by_unit.get(unit["name"])
-        if key is None:
+        spec = by_unit.get(unit["name"])
+        if spec is None:
             continue
-        unit["urls"] = [urls[key]]
-        unit["contact_email"] = f"{key}@demo.invalid"
-        plan = dict(PLANS.get(key, {}))
+        unit["urls"] = [urls[spec.key]]
+        unit["contact_email"] = f"{spec.key}@demo.invalid"
+        plan = dict(spec.plan)
         if "closure_month" in plan:
             plan["closure_month"] = _month(today, plan["closure_month"])
         unit["consolidation"] = {**unit["consolidation"], **plan}

@@ -40,6 +40,10 @@ class SiteSpec:
     redirect_to_portal: bool = False
     broken_links: bool = False
     site_code: str = "3302060001"
+    notice_links_portal: bool = True
+    plan: dict = field(default_factory=dict)   # consolidation form; closure_month as a month offset
+    down: bool = False                         # nothing listens at its address
+    nasty: bool = False                        # redirect loop, oversized page, broken HTML, <script> in titles
 
 
 def _fresh(start: int, step: int, n: int) -> list[int]:
@@ -52,7 +56,8 @@ def demo_specs() -> list[SiteSpec]:
         ColumnSpec("通知公告", "tzgg", _fresh(b, 15, 12)), ColumnSpec("政策文件", "zwgk/zcwj", _fresh(c, 30, 8)),
         ColumnSpec("人事信息", "zwgk/rsxx", _fresh(d, 60, 5)), ColumnSpec("办事指南", "bsfw/bszn", _fresh(d, 40, 5))]
     return [
-        SiteSpec("healthy", "区教育局", "宁波市北仑区教育局", standard(0, 3, 10, 30), site_code="3302060011"),
+        SiteSpec("healthy", "区教育局", "宁波市北仑区教育局", standard(0, 3, 10, 30), site_code="3302060011",
+                 plan={"participates": False, "reason": "承担教育招生等特殊业务，申请保留网站"}),
         SiteSpec("gbk", "区民政局", "宁波市北仑区民政局", standard(1, 5, 20, 40), encoding="gbk", site_code="3302060012"),
         SiteSpec("stale", "区水利局", "宁波市北仑区水利局",
                  standard(40, 200, 260, 400) + [ColumnSpec("图片新闻", "xwdt/tpxw", _fresh(30, 9, 6)),
@@ -67,11 +72,21 @@ def demo_specs() -> list[SiteSpec]:
                  site_code="3302060015"),
         SiteSpec("navonly", "区审计局", "宁波市北仑区审计局", standard(20, 190, 200, 380), nav_only=True,
                  site_code="3302060016"),
-        SiteSpec("notice", "区农林局", "宁波市北仑区农林局", standard(0, 5, 15, 40), notice=True, site_code="3302060017"),
-        SiteSpec("nonotice", "区司法局", "宁波市北仑区司法局", standard(1, 6, 18, 45), site_code="3302060018"),
-        SiteSpec("overdue", "区招商局", "宁波市北仑区招商局", standard(2, 8, 25, 60), site_code="3302060019"),
-        SiteSpec("closed", "区科技局", "宁波市北仑区科技局", [], redirect_to_portal=True, site_code="3302060020"),
+        SiteSpec("notice", "区农林局", "宁波市北仑区农林局", standard(0, 5, 15, 40), notice=True, site_code="3302060017",
+                 plan=closing(1)),
+        SiteSpec("nolink", "区环保局", "宁波市北仑区环境保护局", standard(0, 4, 14, 35), notice=True,
+                 notice_links_portal=False, site_code="3302060021", plan=closing(1)),
+        SiteSpec("nonotice", "区司法局", "宁波市北仑区司法局", standard(1, 6, 18, 45), site_code="3302060018",
+                 plan=closing(1)),
+        SiteSpec("overdue", "区招商局", "宁波市北仑区招商局", standard(2, 8, 25, 60), site_code="3302060019",
+                 plan=closing(-3)),
+        SiteSpec("closed", "区科技局", "宁波市北仑区科技局", [], redirect_to_portal=True, site_code="3302060020",
+                 plan=closing(-2)),
     ]
+
+
+def closing(month_offset: int) -> dict:
+    return {"participates": True, "closure_month": month_offset, "keep_portal_page": False}
 
 
 class _Writer:
@@ -129,6 +144,8 @@ class _Writer:
         self.home(blocks)
         if spec.broken_links:
             self.broken()
+        if spec.nasty:
+            self.nasty()
         return self.files
 
     def column(self, column: ColumnSpec) -> list[tuple[str, str, date]]:
@@ -177,7 +194,9 @@ class _Writer:
         if spec.notice:
             closing = (self.today.replace(day=1) + timedelta(days=40)).strftime("%Y年%m月")
             parts.append(f'<div class="closure-notice" style="color:red;font-size:20px">本网站将于{closing}关停，'
-                         f'内容已迁移至“北仑之窗”门户网站<a href="{self.portal}">（{self.portal}）</a>，请访问新网站获取最新信息。</div>')
+                         f'内容已迁移至“北仑之窗”门户网站'
+                         + (f'<a href="{self.portal}">（{self.portal}）</a>' if spec.notice_links_portal else "")
+                         + '，请访问新网站获取最新信息。</div>')
         if spec.nav_only:
             parts.append('<div class="intro"><p>欢迎访问。请通过上方导航进入各栏目。</p>'
                          + "".join(f'<a class="entry" href="/{c.path}/">{c.name}</a> ' for c, _ in blocks) + "</div>")
@@ -212,6 +231,21 @@ class _Writer:
                 f'<li><a href="{self.external}blocked/">需要登录的系统</a></li>'
                 f'<li><a href="{self.dead}">已停用的旧网站</a></li></ul></div>' + self.footer())
         self.put("/xgxx/index.html", html)
+
+
+    def nasty(self) -> None:
+        """What real sites throw at a crawler: a redirect loop, a 3 MB page, broken HTML."""
+        pages = self.files.pages
+        pages["/loop/a.html"] = Reply(302, b"", headers={"Location": "/loop/b.html"})
+        pages["/loop/b.html"] = Reply(302, b"", headers={"Location": "/loop/a.html"})
+        pages["/huge.html"] = Reply(200, b"<html><body>" + b"x" * 3_000_000 + b"</body></html>")
+        pages["/broken.html"] = Reply(200, "<html><head><title>残缺页面</head><body><div><p>未闭合<table><tr><td>".encode())
+        html = (self.head(f"异常页面_{self.spec.site_name}") + self.nav() +
+                '<ul class="odd"><li><a href="/loop/a.html">循环跳转</a></li><li><a href="/huge.html">超大页面</a></li>'
+                '<li><a href="/broken.html">残缺页面</a></li></ul>' + self.footer())
+        self.put("/odd/index.html", html)
+        home = pages["/"].body.decode(self.spec.encoding).replace("友情链接：", '<a href="/odd/index.html">异常页面</a> 友情链接：')
+        self.put("/", home)
 
 
 def build_site(spec: SiteSpec, base: str, today: date, external: str, portal: str, dead: str) -> SiteFiles:

@@ -1,0 +1,3 @@
+from sitecensus.cli import main
+
+main()

@@ -1,0 +1,96 @@
+"""Shared fixtures: the demo sites plus test-only sites served on 127.0.0.1, and one real scan of
+them through the `sitecensus` command (a subprocess, as a user runs it)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from sitecensus.demo import serve_demo_sites, write_demo_config
+from sitecensus.demo.sites import ColumnSpec, SiteSpec, demo_specs
+from sitecensus.store import Fetch, Page, Site, open_store
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _fresh(start, step, n):
+    return [start + step * i for i in range(n)]
+
+
+def test_specs() -> list[SiteSpec]:
+    """The demo sites and a few more that only the tests need."""
+    fresh_columns = [ColumnSpec("工作动态", "xwdt/gzdt", _fresh(0, 1, 12)), ColumnSpec("通知公告", "tzgg", _fresh(1, 5, 8))]
+    return demo_specs() + [
+        SiteSpec("down", "区财政局", "宁波市北仑区财政局", [], down=True),
+        SiteSpec("navfresh", "区交通运输局", "宁波市北仑区交通运输局", fresh_columns, nav_only=True),
+        SiteSpec("nasty", "区卫生和计划生育局", '卫生局<script>alert("x")</script>',
+                 [ColumnSpec('动态<script>alert("x")</script>', "xwdt", _fresh(0, 1, 12))], nasty=True),
+    ]
+
+
+def run_cli(*args: str, config: Path | None = None, check: bool = False, timeout: int = 180):
+    env = dict(os.environ)
+    if config:
+        env["SITECENSUS_CONFIG"] = str(config)
+    result = subprocess.run([sys.executable, "-m", "sitecensus", *args], capture_output=True, text=True,
+                            env=env, timeout=timeout, cwd=config.parent if config else None)
+    if check and result.returncode != 0:
+        raise AssertionError(f"sitecensus {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result
+
+
+class World:
+    def __init__(self, urls: dict, config: Path, out: Path, as_of: datetime):
+        self.urls, self.config, self.out, self.as_of = urls, config, out, as_of
+        self.document: dict = {}
+
+    def site(self, key: str) -> dict:
+        url = self.urls[key]
+        return next(s for s in self.document["sites"] if s["url"] == url)
+
+    def codes(self, key: str) -> list[str]:
+        return [f["code"] for f in self.site(key)["findings"]]
+
+    def findings(self, key: str, code: str) -> list[dict]:
+        return [f for f in self.site(key)["findings"] if f["code"] == code]
+
+    def sessions(self):
+        settings = yaml.safe_load((self.config / "settings.yaml").read_text(encoding="utf-8"))
+        return open_store(settings["store_url"])
+
+    def fetch(self, key: str, path: str) -> Fetch | None:
+        url = self.urls[key].rstrip("/") + path
+        with self.sessions()() as session:
+            return session.scalar(select(Fetch).where(Fetch.url == url).order_by(Fetch.id.desc()).limit(1))
+
+    def pages(self, key: str) -> list[Page]:
+        with self.sessions()() as session:
+            site_ids = session.scalars(select(Site.id).where(Site.url == self.urls[key])).all()
+            return session.scalars(select(Page).where(Page.site_id.in_(site_ids))).all()
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory):
+    """All test sites served and scanned once (`sitecensus scan --json`)."""
+    base = tmp_path_factory.mktemp("world")
+    as_of = datetime.now(ZoneInfo("Asia/Shanghai")).replace(second=0, microsecond=0)
+    specs = test_specs()
+    with serve_demo_sites(as_of.date(), specs) as urls:
+        config = write_demo_config(base / "config", urls, as_of.date(), base / "out", specs)
+        settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
+        settings["crawl"]["max_response_bytes"] = 2_000_000
+        (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+        w = World(urls, config, base / "out", as_of)
+        result = run_cli("scan", "--json", "--as-of", as_of.strftime("%Y-%m-%dT%H:%M"), config=config)
+        assert result.returncode == 0, result.stderr
+        w.document = json.loads(result.stdout)
+        w.stderr = result.stderr
+        yield w

@@ -1,0 +1,51 @@
+"""Date parsing: a table of strings as Chinese government CMSs print them."""
+from datetime import date
+
+import pytest
+
+from crawler.extract.dates import date_from_url, parse_date
+
+REFERENCE = date(2026, 11, 24)
+
+
+@pytest.mark.parametrize("text, expected, inferred", [
+    ("2017-08-01", date(2017, 8, 1), False),
+    ("2017/8/1", date(2017, 8, 1), False),
+    ("2017.08.01", date(2017, 8, 1), False),
+    ("2017年8月1日", date(2017, 8, 1), False),
+    ("2017年08月01日 10:19:30", date(2017, 8, 1), False),
+    ("发布时间：2017-08-01 10:19", date(2017, 8, 1), False),
+    ("发布日期:2017-8-1", date(2017, 8, 1), False),
+    ("[2025-10-29]", date(2025, 10, 29), False),
+    ("（2024-06-06）", date(2024, 6, 6), False),
+    ("2017 - 08 - 01", date(2017, 8, 1), False),
+    ("[08-01]", date(2026, 8, 1), True),
+    ("08-01", date(2026, 8, 1), True),
+    ("11/30", date(2025, 11, 30), True),         # after the reference date: last year
+    ("（11月30日）", date(2025, 11, 30), True),
+    ("11-24", date(2026, 11, 24), True),         # the reference day itself is this year
+])
+def test_dates_parse(text, expected, inferred):
+    found = parse_date(text, REFERENCE)
+    assert found is not None and found.value == expected and found.year_inferred is inferred
+
+
+@pytest.mark.parametrize("text", ["3.5万元", "2026-13-01", "2017-02-30", "第12-3号", "电话 86780223", "2017"])
+def test_not_dates(text):
+    assert parse_date(text, REFERENCE) is None
+
+
+def test_short_form_needs_a_reference_year():
+    assert parse_date("[08-01]") is None
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("http://x.gov.cn/tzgg/201708/t20170801_123.html", date(2017, 8, 1)),
+    ("http://x.gov.cn/art/2017/8/1/art_1229_60353.html", date(2017, 8, 1)),
+    ("http://x.gov.cn/news/2017-08-01/12.html", date(2017, 8, 1)),
+    ("http://x.gov.cn/news/201708/01/12.html", date(2017, 8, 1)),
+    ("http://x.gov.cn/col/col1229/index.html", None),
+    ("http://x.gov.cn/tzgg/201713/t20171301_1.html", None),
+])
+def test_dates_from_urls(url, expected):
+    assert date_from_url(url) == expected
