@@ -9,7 +9,7 @@ from scoring.registry import RULES, rule
 
 def _window(snap, profile):
     start = snap.as_of - timedelta(days=profile.availability.window_days)
-    probes = [p for p in snap.probes if start <= p.at <= snap.as_of]
+    probes = [p for p in snap.probes if start <= p.at]  # the snapshot holds no later probes but the scan's own
     failed = [p for p in probes if not p.ok]
     return probes, failed
 

@@ -64,7 +64,10 @@ def _columns(session: Session, site: Site) -> list[ColumnFact]:
 
 
 def _probes(session: Session, site: Site, as_of: datetime, days: int) -> list[ProbeFact]:
-    rows = session.scalars(select(Probe).where(Probe.url == site.url, Probe.at >= as_of - timedelta(days=days + 1)))
+    """Probes of the window before the check time, and the scan's own probes (taken just after it)."""
+    rows = session.scalars(select(Probe).where(
+        Probe.url == site.url, Probe.at >= as_of - timedelta(days=days),
+        (Probe.at <= as_of) | (Probe.scan_id == site.scan_id)))
     return [ProbeFact(at=p.at, ok=p.ok, status=p.status, error=p.error) for p in rows]
 
 

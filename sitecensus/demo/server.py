@@ -58,13 +58,19 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a crawler hanging up early (HEAD, StopDownload, timeouts) is normal here
+
+
 class DemoServer:
     """Bind first (so pages can name their own port), then `serve(files)`."""
 
     def __init__(self, host: str = "127.0.0.1"):
         handler = type("Handler", (_Handler,), {"files": SiteFiles()})
-        self.httpd = ThreadingHTTPServer((host, 0), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _QuietServer((host, 0), handler)
         self.handler = handler
         self.base_url = f"http://{host}:{self.httpd.server_address[1]}/"
         self.thread: threading.Thread | None = None

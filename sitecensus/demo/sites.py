@@ -11,7 +11,7 @@ from sitecensus.demo.server import Reply, SiteFiles
 
 TOPICS = ["全区教育系统安全生产工作会议召开", "关于开展2026年度政府信息公开工作检查的通知", "区领导调研基层民生实事项目推进情况",
           "关于公布区级部门权责清单调整情况的公告", "北仑区召开优化营商环境工作推进会", "关于做好冬季安全生产工作的通知",
-          "我区举办“最多跑一次”改革业务培训班", "关于征集民生实事项目建议的公告", "小港街道开展防汛应急演练",
+          "我区举办“最多跑一次”改革业务培训班", "关于征集民生实事项目建议的公告", "新碶街道开展防汛应急演练",
           "关于印发《北仑区数字化改革实施方案》的通知", "大碶街道举行新时代文明实践活动", "区政府常务会议研究部署重点工作",
           "关于2026年区级财政预算执行情况的报告", "梅山街道推进美丽乡村建设", "关于开展“双随机、一公开”抽查的公示",
           "全区信访工作联席会议召开", "关于调整部分行政许可事项办理流程的通知", "春晓街道举办企业服务对接会"]
@@ -109,17 +109,18 @@ class _Writer:
         charset = "gb2312" if self.spec.encoding != "utf-8" else "utf-8"
         meta = f'<meta name="ColumnName" content="{escape(column)}">' if column else ""
         return (f'<!DOCTYPE html><html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}">'
-                f'<title>{escape(title)}</title><meta name="SiteName" content="{self.spec.site_name}">'
+                f'<title>{escape(title)}</title><meta name="SiteName" content="{escape(self.spec.site_name)}">'
                 f'<meta name="SiteIDCode" content="{self.spec.site_code}">{meta}'
                 f'<link rel="stylesheet" href="/css/style.css"></head><body>'
-                f'<div class="header"><img src="/images/logo.png" alt="{self.spec.site_name}"><h1>{self.spec.site_name}</h1></div>')
+                f'<div class="header"><img src="/images/logo.png" alt="{escape(self.spec.site_name)}">'
+                f'<h1>{escape(self.spec.site_name)}</h1></div>')
 
     def nav(self) -> str:
-        links = "".join(f'<li><a href="/{c.path}/">{c.name}</a></li>' for c in self.spec.columns)
+        links = "".join(f'<li><a href="/{c.path}/">{escape(c.name)}</a></li>' for c in self.spec.columns)
         return f'<div class="nav"><ul><li><a href="/">首页</a></li>{links}</ul></div>'
 
     def footer(self) -> str:
-        return (f'<div class="footer"><p>主办单位：{self.spec.site_name}　地址：宁波市北仑区新碶街道明州路 联系电话：0574-86780223</p>'
+        return (f'<div class="footer"><p>主办单位：{escape(self.spec.site_name)}　地址：宁波市北仑区新碶街道明州路 联系电话：0574-86780223</p>'
                 f'<p>网站标识码：{self.spec.site_code}　<a href="{self.external}beian.miit.gov.cn/">浙ICP备05012345号-1</a>　'
                 f'<a href="{self.external}www.beian.gov.cn/">浙公网安备 33020602000101号</a>　'
                 f'<a href="{self.external}bszs.conac.cn/"><img src="/images/dzjg.png" alt="党政机关"></a></p></div></body></html>')
@@ -169,8 +170,8 @@ class _Writer:
                     f'<a href="{"index.html" if k == 0 else f"index_{k}.html"}">{k + 1}</a>' for k in range(len(pages))) + \
                     ("" if number == len(pages) - 1 else f'<a href="index_{number + 1}.html">下一页</a>') + "</div>"
             html = (self.head(f"{column.name}_{self.spec.site_name}", column.name) + self.nav() +
-                    f'<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="/{column.path}/">{column.name}</a></div>'
-                    f'<div class="column"><h2>{column.name}</h2>{body}{pager}</div>' + self.footer())
+                    f'<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="/{column.path}/">{escape(column.name)}</a></div>'
+                    f'<div class="column"><h2>{escape(column.name)}</h2>{body}{pager}</div>' + self.footer())
             name = "index.html" if number == 0 else f"index_{number}.html"
             self.put(f"/{column.path}/{name}", html)
             if number == 0:
@@ -182,7 +183,7 @@ class _Writer:
         self.files.pages[attachment] = Reply(200, b"%PDF-1.4\n%demo\n", "application/pdf")
         html = (self.head(f"{title}_{self.spec.site_name}", column.name) +
                 f'<meta name="PubDate" content="{day:%Y-%m-%d} 09:30">' + self.nav() +
-                f'<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="/{column.path}/">{column.name}</a></div>'
+                f'<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="/{column.path}/">{escape(column.name)}</a></div>'
                 f'<div class="article"><h1>{escape(title)}</h1><div class="info">发布时间：{day:%Y-%m-%d} 09:30　来源：{self.spec.unit}</div>'
                 f'<div class="TRS_Editor"><p>{FILLER}</p><p>{FILLER}</p></div>'
                 f'<p>附件：<a href="{attachment}">{escape(title)}.pdf</a></p></div>' + self.footer())
@@ -199,12 +200,12 @@ class _Writer:
                          + '，请访问新网站获取最新信息。</div>')
         if spec.nav_only:
             parts.append('<div class="intro"><p>欢迎访问。请通过上方导航进入各栏目。</p>'
-                         + "".join(f'<a class="entry" href="/{c.path}/">{c.name}</a> ' for c, _ in blocks) + "</div>")
+                         + "".join(f'<a class="entry" href="/{c.path}/">{escape(c.name)}</a> ' for c, _ in blocks) + "</div>")
         else:
             for column, items in blocks:
                 lis = "".join(f'<li><a href="{p}" title="{escape(t)}">{escape(t)}</a><span>{d:%m-%d}</span></li>'
                               for t, p, d in items)
-                parts.append(f'<div class="block"><div class="hd"><h3>{column.name}</h3>'
+                parts.append(f'<div class="block"><div class="hd"><h3>{escape(column.name)}</h3>'
                              f'<a class="more" href="/{column.path}/">更多&gt;&gt;</a></div><ul>{lis}</ul></div>')
         if spec.broken_links:
             parts.append('<div class="block"><h3>专题专栏</h3><ul><li><a href="/xwdt/gzdt/202001/t20200101_1.html">已删除的文章</a></li></ul>'
@@ -239,7 +240,7 @@ class _Writer:
         pages["/loop/a.html"] = Reply(302, b"", headers={"Location": "/loop/b.html"})
         pages["/loop/b.html"] = Reply(302, b"", headers={"Location": "/loop/a.html"})
         pages["/huge.html"] = Reply(200, b"<html><body>" + b"x" * 3_000_000 + b"</body></html>")
-        pages["/broken.html"] = Reply(200, "<html><head><title>残缺页面</head><body><div><p>未闭合<table><tr><td>".encode())
+        pages["/broken.html"] = Reply(200, "<html><head><title>残缺页面</title><body><div><p>未闭合<table><tr><td><a href='/odd/index.html'>返回<li>".encode())
         html = (self.head(f"异常页面_{self.spec.site_name}") + self.nav() +
                 '<ul class="odd"><li><a href="/loop/a.html">循环跳转</a></li><li><a href="/huge.html">超大页面</a></li>'
                 '<li><a href="/broken.html">残缺页面</a></li></ul>' + self.footer())

@@ -1,0 +1,120 @@
+"""The command line end to end: JSON contract, audit exit codes, rescore, report, export, inspect."""
+import json
+import shutil
+
+import jsonschema
+import yaml
+
+from tests.conftest import run_cli
+
+EVIDENCE = {"type": "object", "required": ["url", "source", "detail"],
+            "properties": {"url": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
+                           "detail": {"type": "string"}}}
+FINDING = {"type": "object", "required": ["code", "severity", "points", "count", "title", "fingerprint", "evidence"],
+           "properties": {"code": {"type": "string", "pattern": "^[VDJGS][0-9]+$"},
+                          "severity": {"enum": ["veto", "deduction", "advisory"]},
+                          "points": {"type": "number"}, "count": {"type": "integer"}, "title": {"type": "string"},
+                          "fingerprint": {"type": "string"}, "evidence": {"type": "array", "items": EVIDENCE}}}
+CONTRACT = {
+    "type": "object", "required": ["scan", "sites"], "additionalProperties": False,
+    "properties": {
+        "scan": {"type": "object", "required": ["id", "as_of", "profile"], "additionalProperties": False,
+                 "properties": {"id": {"type": "integer"}, "as_of": {"type": "string", "format": "date-time"},
+                                "profile": {"type": "string"}}},
+        "sites": {"type": "array", "items": {
+            "type": "object", "required": ["unit", "url", "verdict", "vetoed", "score", "stats", "findings"],
+            "properties": {"unit": {"type": "string"}, "url": {"type": ["string", "null"]},
+                           "verdict": {"enum": ["合格", "不合格", "已关停", "无法检测"]}, "vetoed": {"type": "boolean"},
+                           "score": {"type": ["number", "null"]},
+                           "stats": {"type": "object", "required": ["pages", "links", "broken_links", "columns"],
+                                     "properties": {k: {"type": "integer"} for k in
+                                                    ("pages", "links", "broken_links", "columns")}},
+                           "findings": {"type": "array", "items": FINDING}}}}}}
+
+
+def test_scan_json_follows_the_contract(world):
+    jsonschema.validate(world.document, CONTRACT)
+    assert world.document["scan"]["profile"] == "census2015"
+    assert world.document["scan"]["as_of"].endswith("+08:00")
+    units = [s["unit"] for s in world.document["sites"]]
+    assert len(set(units)) == 47                       # every unit, registered or not
+    unregistered = [s for s in world.document["sites"] if s["url"] is None]
+    assert unregistered and all(s["verdict"] == "无法检测" for s in unregistered)
+
+
+def test_progress_and_summary_go_to_stderr_with_json(world):
+    assert "总览页面" in world.stderr and "区教育局" in world.stderr
+
+
+def test_reports_written_and_escaped(world):
+    index = (world.out / "index.html").read_text(encoding="utf-8")
+    assert "政府网站检测总览" in index and "未登记网站" in index and "区郭巨" not in index
+    assert "郭巨街道" in index and "参与整合" in index
+    sheets = list((world.out / "sheets").glob("*.html"))
+    assert len(sheets) == sum(1 for s in world.document["sites"] if s["url"])
+    nasty = next(p.read_text(encoding="utf-8") for p in sheets if "区卫生和计划生育局" in p.read_text(encoding="utf-8"))
+    assert '<script>alert("x")</script>' not in nasty and "&lt;script&gt;" in nasty
+    stale = next(p.read_text(encoding="utf-8") for p in sheets if "区水利局" in p.read_text(encoding="utf-8"))
+    assert "整改问题单" in stale and "V3" in stale and "仅供参考" in stale and "@page" in stale
+
+
+def test_export_matches_the_scan(world):
+    result = run_cli("export", "--json", config=world.config, check=True)
+    exported = json.loads(result.stdout)
+    jsonschema.validate(exported, CONTRACT)
+    assert exported["scan"]["id"] == world.document["scan"]["id"]
+    assert [s["verdict"] for s in exported["sites"]] == [s["verdict"] for s in world.document["sites"]]
+
+
+def test_rescore_an_old_scan_at_a_later_date(world):
+    later = (world.as_of.date().replace(year=world.as_of.year + 1)).isoformat()
+    result = run_cli("rescore", str(world.document["scan"]["id"]), "--as-of", later, "--json",
+                     config=world.config, check=True)
+    rescored = json.loads(result.stdout)
+    jsonschema.validate(rescored, CONTRACT)
+    healthy = next(s for s in rescored["sites"] if s["url"] == world.urls["healthy"])
+    assert healthy["verdict"] == "不合格" and "V2" in [f["code"] for f in healthy["findings"]]
+    assert rescored["scan"]["as_of"].startswith(later)
+
+
+def test_report_rerenders(world):
+    (world.out / "index.html").unlink()
+    result = run_cli("report", config=world.config, check=True)
+    assert (world.out / "index.html").exists() and "总览页面" in result.stdout
+
+
+def test_audit_exit_codes(world):
+    ok = run_cli("audit", world.urls["healthy"], config=world.config)
+    assert ok.returncode == 0, ok.stderr
+    assert "区教育局" in ok.stdout
+    bad = run_cli("audit", "区水利局", "--json", config=world.config)
+    assert bad.returncode == 1
+    audited = json.loads(bad.stdout)
+    jsonschema.validate(audited, CONTRACT)
+    assert audited["sites"][0]["unit"] == "区水利局"
+    missing = run_cli("audit", "区发改局", config=world.config)
+    assert missing.returncode == 2 and "未登记网站" in missing.stderr
+    unknown = run_cli("audit", "不存在的单位", config=world.config)
+    assert unknown.returncode == 2 and "units.yaml" in unknown.stderr
+
+
+def test_page_limit_is_honoured(world, tmp_path):
+    config = tmp_path / "config"
+    shutil.copytree(world.config, config)
+    settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
+    settings["crawl"]["max_pages_per_site"] = 5
+    settings["store_url"] = f"sqlite:///{tmp_path / 'limited.db'}"
+    settings["output_dir"] = str(tmp_path / "out")
+    (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    result = run_cli("audit", world.urls["healthy"], "--json", config=config)
+    assert json.loads(result.stdout)["sites"][0]["stats"]["pages"] == 5
+
+
+def test_inspect_shows_what_the_crawler_extracts(world):
+    result = run_cli("inspect", world.urls["healthy"] + "tzgg/", "--json", config=world.config, check=True)
+    facts = json.loads(result.stdout)
+    assert facts["kind"] == "list" and facts["column_name"] == "通知公告"
+    assert facts["groups"][0]["category"] == "通知公告" and facts["groups"][0]["items"][0]["date"]
+    assert facts["identifiers"]["site_code"] == "3302060011" and facts["identifiers"]["icp"].startswith("浙ICP备")
+    home = run_cli("inspect", world.urls["notice"], config=world.config, check=True)
+    assert "关停公告：“本网站将于" in home.stdout and world.urls["portal"] in home.stdout

@@ -1,0 +1,94 @@
+"""Every rule of the spine, positive and negative, judged from one real scan of sites on 127.0.0.1."""
+
+
+def test_v1_d1_unreachable_site(world):
+    assert "V1" in world.codes("down") and "D1" in world.codes("down")
+    v1 = world.findings("down", "V1")[0]
+    details = " ".join(e["detail"] for e in v1["evidence"])
+    assert "provisional" in details and "insufficient evidence" in details
+    assert world.site("down")["verdict"] == "不合格" and world.site("down")["vetoed"]
+    assert "V1" not in world.codes("healthy") and "D1" not in world.codes("healthy")
+
+
+def test_v2_home_not_updated(world):
+    assert "V2" in world.codes("stale")
+    assert "V2" not in world.codes("healthy") and "V2" not in world.codes("gbk")
+
+
+def test_v2_navigation_only_home_page_judges_second_level_columns(world):
+    v2 = world.findings("navonly", "V2")
+    assert v2 and "导航入口" in v2[0]["title"]
+    assert len(v2[0]["evidence"]) >= 6  # the home page plus every second-level column it judged
+    assert "V2" not in world.codes("navfresh")  # nav-only too, but its columns are fresh
+
+
+def test_v3_stale_key_columns(world):
+    v3 = world.findings("stale", "V3")
+    assert any("动态要闻、通知公告、政策文件" in f["title"] for f in v3)
+    assert "V3" not in world.codes("healthy")
+
+
+def test_v3_blank_columns(world):
+    v3 = world.findings("blank", "V3")
+    assert any("空白栏目 5 个" in f["title"] for f in v3)
+    assert world.site("blank")["verdict"] == "不合格"
+
+
+def test_d2_broken_links_home_and_other_pages(world):
+    d2 = {f["title"]: f for f in world.findings("broken", "D2")}
+    home = next(f for t, f in d2.items() if t.startswith("首页"))
+    other = next(f for t, f in d2.items() if t.startswith("其他页面"))
+    assert home["count"] == 2 and home["points"] == 2.0          # 1 point each on the home page
+    assert other["count"] == 5 and other["points"] == 0.5        # 0.1 each elsewhere
+    assert world.site("broken")["stats"]["broken_links"] == 7
+    assert "D2" not in world.codes("healthy")
+
+
+def test_d3_home_update_volume(world):
+    assert "D3" in world.codes("stale")
+    assert "D3" not in world.codes("healthy")
+
+
+def test_d4_stale_and_blank_columns(world):
+    titles = [f["title"] for f in world.findings("stale", "D4")]
+    assert "栏目未按期更新：工作动态" in titles and "栏目未按期更新：通知公告" in titles
+    blank_titles = [f["title"] for f in world.findings("blank", "D4")]
+    assert sum(t.startswith("空白栏目") for t in blank_titles) == 5
+    assert "D4" not in world.codes("healthy")
+
+
+def test_vetoed_site_lists_deductions_for_reference(world):
+    site = world.site("stale")
+    assert site["vetoed"]
+    deductions = [f for f in site["findings"] if f["severity"] == "deduction"]
+    assert deductions and site["score"] < 100
+
+
+def test_j1_closure_notice_missing(world):
+    assert "J1" in world.codes("nonotice")
+    assert "J1" not in world.codes("notice")
+    assert "J1" not in world.codes("healthy")   # not participating in consolidation
+
+
+def test_j2_notice_without_destination(world):
+    j2 = world.findings("nolink", "J2")
+    assert j2 and "没有链接" in j2[0]["evidence"][0]["detail"]
+    assert "J2" not in world.codes("notice")
+
+
+def test_j3_still_serving_after_planned_closure(world):
+    assert "J3" in world.codes("overdue")
+    assert "J3" not in world.codes("nonotice")   # its month has not come yet
+
+
+def test_site_redirected_to_portal_counts_as_closed(world):
+    closed = world.site("closed")
+    assert closed["verdict"] == "已关停" and closed["findings"] == []
+
+
+def test_findings_carry_fingerprints_evidence_and_hints(world):
+    for site in world.document["sites"]:
+        for f in site["findings"]:
+            assert len(f["fingerprint"]) == 16 and f["hint"] and f["evidence"]
+    prints = [f["fingerprint"] for s in world.document["sites"] for f in s["findings"]]
+    assert len(prints) == len(set(prints))
