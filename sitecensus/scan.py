@@ -11,7 +11,7 @@ import asyncio
 import logging
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -30,6 +30,7 @@ from sitecensus.config import Config, Unit
 from sitecensus.store import Column, Fetch, Link, Page, Probe, Scan, Site
 
 log = logging.getLogger("sitecensus.scan")
+FETCH_FIELDS = [f.name for f in fields(FetchItem) if f.name != "site"]
 
 
 def parse_as_of(text: str | None, timezone: str) -> datetime:
@@ -108,8 +109,8 @@ class StoreSink:
             self.flush()
 
     def _fetch(self, item: FetchItem) -> None:
-        row = asdict(item)
-        row["site_id"] = self.site_ids[row.pop("site")]
+        row = {name: getattr(item, name) for name in FETCH_FIELDS}
+        row["site_id"] = self.site_ids[item.site]
         row["scan_id"] = self.scan_id
         self.rows[Fetch].append(row)
         self.pending += 1

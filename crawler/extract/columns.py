@@ -45,6 +45,11 @@ class ItemGroup:
     def dated(self) -> int:
         return sum(1 for item in self.items if item.date)
 
+    def to_dict(self) -> dict:
+        return {"heading": self.heading, "more_url": self.more_url,
+                "items": [{"title": i.title, "url": i.url, "date": i.date, "year_inferred": i.year_inferred}
+                          for i in self.items]}
+
 
 def _text(el) -> str:
     return " ".join(el.text_content().split())

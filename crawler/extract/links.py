@@ -7,6 +7,7 @@ GBK pages with Chinese attachment names).
 from __future__ import annotations
 
 import posixpath
+from functools import lru_cache
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -34,6 +35,20 @@ def normalize(base: str, href: str, encoding: str = "utf-8") -> str | None:
     href = href.strip()
     if not href or href.lower().startswith(_SKIP_SCHEMES):
         return None
+    # The same nav/footer/list hrefs recur on every page: cache on the part of the base they depend on.
+    if href.startswith(("http://", "https://", "//")):
+        anchor = ""
+    elif href.startswith("/"):
+        anchor = base[: base.find("/", base.find("//") + 2) % (len(base) + 1)]
+    elif href.startswith("?"):
+        anchor = base
+    else:
+        anchor = base[: base.rfind("/") + 1] if "?" not in base else base
+    return _normalize(anchor or base, href, encoding)
+
+
+@lru_cache(maxsize=65536)
+def _normalize(base: str, href: str, encoding: str) -> str | None:
     try:
         absolute = urljoin(base, href)
         parts = urlsplit(absolute)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 
 import lxml.html
@@ -17,6 +17,7 @@ from crawler.extract.notices import find_notice
 from crawler.extract.text import decode_html
 
 _BOILERPLATE = re.compile(r"nav|menu|header|head\b|top|footer|foot|bottom|copyright|position|crumb|banner", re.I)
+_SKIP_TEXT = frozenset(("script", "style", "a", "noscript"))
 _PUBLISHED = re.compile(r"(发布时间|发布日期|发文日期|日期|时间)\s*[:：]?\s*")
 
 
@@ -46,10 +47,12 @@ class PageFacts:
     links: list[Link] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """Everything but the links (stored as rows of their own)."""
-        data = asdict(self)
-        del data["links"]
-        return data
+        """Everything but the links (stored as rows of their own). Built by hand: asdict() deep-copies."""
+        return {"url": self.url, "encoding": self.encoding, "title": self.title, "kind": self.kind,
+                "column_name": self.column_name, "article_date": self.article_date, "placeholder": self.placeholder,
+                "content_chars": self.content_chars, "nav": [list(pair) for pair in self.nav],
+                "groups": [group.to_dict() for group in self.groups], "pagination": self.pagination,
+                "identifiers": self.identifiers, "notice": self.notice}
 
 
 def _meta(tree, name: str) -> str | None:
@@ -67,15 +70,21 @@ def _article_date(tree, text: str, reference: date) -> str | None:
 
 
 def _content_chars(body) -> int:
-    total = 0
-    for el in body.iter():
-        if not isinstance(el.tag, str) or el.tag in ("script", "style", "a", "noscript"):
-            continue
-        if any(_BOILERPLATE.search((a.get("class") or "") + " " + (a.get("id") or "")) or a.tag in ("header", "footer", "nav", "a")
-               for a in el.iterancestors()) or _BOILERPLATE.search((el.get("class") or "") + " " + (el.get("id") or "")):
-            continue
-        total += len((el.text or "").strip()) + len((el.tail or "").strip()) if el.getparent() is not None else 0
-    return total
+    """Visible characters outside links, navigation, header and footer (subtrees pruned, one walk)."""
+    total, stack = 0, [body]
+    while stack:
+        node = stack.pop()
+        for child in node:
+            tail = len(child.tail.strip()) if child.tail else 0
+            total += tail
+            if not isinstance(child.tag, str) or child.tag in _SKIP_TEXT:
+                continue
+            hint = (child.get("class") or "") + " " + (child.get("id") or "")
+            if child.tag in ("header", "footer", "nav") or (hint != " " and _BOILERPLATE.search(hint)):
+                continue
+            total += len(child.text.strip()) if child.text else 0
+            stack.append(child)
+    return total + (len(body.text.strip()) if body.text else 0)
 
 
 def parse_tree(body: bytes, content_type: str | None):
