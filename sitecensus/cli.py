@@ -41,6 +41,14 @@ def _app(config_dir):
         _fail(f"配置有误，请按提示修改：\n{exc}")
 
 
+def _stored(config_dir, scan_id):
+    application = _app(config_dir)
+    try:
+        return application, application.stored(scan_id)
+    except LookupError as exc:
+        _fail(str(exc))
+
+
 def _summary(document: dict, dashboard: Path | None, console: Console = out) -> None:
     table = Table(title=f"第 {document['scan']['id']} 次检测 · 监测时间点 {document['scan']['as_of'][:16]} · "
                         f"{document['scan']['profile']}")
@@ -173,11 +181,7 @@ def rescore(scan_id: int = typer.Argument(..., help="检测编号"), as_of: Opti
 def report(scan_id: Optional[int] = typer.Argument(None, help="检测编号（默认最近一次）"),
            config: Optional[Path] = ConfigOpt):
     """重新生成问题单和总览页面。"""
-    application = _app(config)
-    try:
-        document = application.stored(scan_id)
-    except LookupError as exc:
-        _fail(str(exc))
+    application, document = _stored(config, scan_id)
     _summary(document, application.render(document))
 
 
@@ -186,11 +190,7 @@ def export(scan_id: Optional[int] = typer.Argument(None, help="检测编号（�
            as_json: bool = typer.Option(True, "--json", help="JSON（目前唯一的格式）"),
            config: Optional[Path] = ConfigOpt):
     """输出一次检测的结果（JSON）。"""
-    application = _app(config)
-    try:
-        document = application.stored(scan_id)
-    except LookupError as exc:
-        _fail(str(exc))
+    _, document = _stored(config, scan_id)
     sys.stdout.write(json.dumps(contract_document(document), ensure_ascii=False, indent=1) + "\n")
 
 

@@ -8,18 +8,14 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from scoring.profile import Profile
+from scoring.profile import Profile, Strict
 from sitecensus.yamlfile import ConfigError, line_of, load_with_lines
 
 DEFAULT_CONFIG_DIR = "config"
 CATEGORY_NAMES = ("动态要闻", "通知公告", "政策文件", "人事", "规划计划", "政务咨询", "调查征集",
                   "互动访谈", "办事服务", "概况", "其他应更新", "other")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _check_url(value: str) -> str:

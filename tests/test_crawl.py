@@ -94,3 +94,20 @@ def _columns(world, key):
     with world.sessions()() as session:
         site_id = session.scalar(select(Site.id).where(Site.url == world.urls[key]))
         return [c.data for c in session.scalars(select(Column).where(Column.site_id == site_id))]
+
+
+def test_retry_after_is_honoured(world):
+    busy = world.fetch("nasty", "/busy.html")
+    assert busy.outcome == "ok" and busy.status == 200   # 429 + Retry-After: 1 once, then served
+
+
+def test_anti_bot_page_is_could_not_verify(world):
+    waf = world.fetch("nasty", "/waf.html")
+    assert (waf.outcome, waf.error) == ("unverifiable", "blocked")
+
+
+def test_pinned_column_overrides_discovery(world):
+    pinned = next(c for c in _columns(world, "nasty") if c["source"] == "pinned")
+    assert pinned["name"] == "异常页面栏目" and pinned["category"] == "通知公告"
+    d4 = next(f for f in world.findings("nasty", "D4") if "异常页面栏目" in f["title"])
+    assert "异常页面栏目（通知公告）" in d4["evidence"][0]["detail"]  # its own name would classify as 'other'

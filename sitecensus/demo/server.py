@@ -14,6 +14,7 @@ class Reply:
     content_type: str = "text/html; charset=utf-8"
     headers: dict = field(default_factory=dict)
     delay: float = 0.0              # seconds to wait before answering (a hanging link)
+    then: "Reply | None" = None     # answer once, then answer this from the next request on
 
 
 @dataclass
@@ -33,7 +34,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, send_body: bool):
         path = self.path.split("#")[0]
-        reply = self.files.pages.get(path) or self.files.pages.get(path.split("?")[0]) or self.files.fallback or _NOT_FOUND
+        key = path if path in self.files.pages else path.split("?")[0]
+        reply = self.files.pages.get(key) or self.files.fallback or _NOT_FOUND
+        if reply.then is not None:
+            self.files.pages[key] = reply.then
         if reply.delay:
             time.sleep(reply.delay)
         self.send_response(reply.status)

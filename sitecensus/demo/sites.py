@@ -235,15 +235,19 @@ class _Writer:
 
 
     def nasty(self) -> None:
-        """What real sites throw at a crawler: a redirect loop, a 3 MB page, broken HTML."""
+        """What real sites throw at a crawler: a redirect loop, a 3 MB page, broken HTML, 429, a WAF page."""
         pages = self.files.pages
         pages["/loop/a.html"] = Reply(302, b"", headers={"Location": "/loop/b.html"})
         pages["/loop/b.html"] = Reply(302, b"", headers={"Location": "/loop/a.html"})
         pages["/huge.html"] = Reply(200, b"<html><body>" + b"x" * 3_000_000 + b"</body></html>")
+        pages["/busy.html"] = Reply(429, b"busy", headers={"Retry-After": "1"},
+                                    then=Reply(200, "<html><head><title>稍后可访问</title></head><body>ok</body></html>".encode()))
+        pages["/waf.html"] = Reply(200, "<html><body>您的访问被阻断，请联系网站管理员。</body></html>".encode())
         pages["/broken.html"] = Reply(200, "<html><head><title>残缺页面</title><body><div><p>未闭合<table><tr><td><a href='/odd/index.html'>返回<li>".encode())
         html = (self.head(f"异常页面_{self.spec.site_name}") + self.nav() +
                 '<ul class="odd"><li><a href="/loop/a.html">循环跳转</a></li><li><a href="/huge.html">超大页面</a></li>'
-                '<li><a href="/broken.html">残缺页面</a></li></ul>' + self.footer())
+                '<li><a href="/broken.html">残缺页面</a></li><li><a href="/busy.html">繁忙页面</a></li>'
+                '<li><a href="/waf.html">防火墙拦截</a></li></ul>' + self.footer())
         self.put("/odd/index.html", html)
         home = pages["/"].body.decode(self.spec.encoding).replace("友情链接：", '<a href="/odd/index.html">异常页面</a> 友情链接：')
         self.put("/", home)
