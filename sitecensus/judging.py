@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.extract.links import netloc
 from scoring.profile import Profile
 from scoring.score import UNCHECKED, judge
+from scoring.updates import category
 from scoring.snapshot import ColumnFact, Context, Home, Plan, ProbeFact, SiteSnapshot, Target
 from sitecensus.config import Config
 from sitecensus.store import Column, Fetch, Judgement, Link, Page, Probe, Result, Scan, Site
@@ -94,14 +95,15 @@ def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profi
         stats=_stats(session, site, targets, columns))
 
 
-def site_document(site: Site, judged=None, snapshot: SiteSnapshot | None = None) -> dict:
+def site_document(site: Site, judged=None, snapshot: SiteSnapshot | None = None,
+                  profile: Profile | None = None) -> dict:
     """The site's result document: the DESIGN.md JSON contract plus what the reports show."""
     if judged is None:
         return {"unit": site.unit, "url": site.url, "verdict": UNCHECKED, "vetoed": False, "score": None,
                 "stats": {"pages": 0, "links": 0, "broken_links": 0, "columns": 0}, "findings": [],
                 "unit_kind": site.unit_kind, "plan": site.plan, "note": UNREGISTERED, "indicators": {},
                 "columns": []}
-    columns = [{"name": c.name, "url": c.url, "newest_date": c.newest_date.isoformat() if c.newest_date else None,
+    columns = [{"name": c.name, "url": c.url, "category": category(c, profile), "newest_date": c.newest_date.isoformat() if c.newest_date else None,
                 "items": c.item_count, "dated": c.dated_count, "blank": c.blank, "from_home": c.from_home}
                for c in sorted(snapshot.columns, key=lambda c: c.newest_date or date.min, reverse=True)]
     return {"unit": site.unit, "url": site.url, "verdict": judged.verdict, "vetoed": judged.vetoed,
@@ -124,7 +126,7 @@ def judge_scan(sessions: sessionmaker[Session], scan_id: int, as_of: datetime, p
                 doc = site_document(site)
             else:
                 snapshot = build_snapshot(session, site, as_of, profile, config)
-                doc = site_document(site, judge(snapshot, profile), snapshot)
+                doc = site_document(site, judge(snapshot, profile), snapshot, profile)
             session.add(Result(judgement_id=judgement.id, site_id=site.id, verdict=doc["verdict"],
                                vetoed=doc["vetoed"], score=doc["score"], data=doc))
         return judgement.id
