@@ -53,6 +53,8 @@ def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = No
     env = _env()
     sheets = out_dir / "sheets"
     sheets.mkdir(parents=True, exist_ok=True)
+    for old in sheets.glob("*.html"):
+        old.unlink()  # the folder shows one scan: a sheet of an earlier scan must not pass for current
     scan = document["scan"]
     rows = []
     for site in document["sites"]:

@@ -49,3 +49,16 @@ def test_short_form_needs_a_reference_year():
 ])
 def test_dates_from_urls(url, expected):
     assert date_from_url(url) == expected
+
+
+def test_bare_month_day_takes_its_year_from_the_article_url():
+    import lxml.html
+
+    from crawler.extract.columns import extract_groups
+    html = ('<ul><li><a href="/tzgg/202511/t20251110_1.html">旧通知</a><span>11-10</span></li>'
+            '<li><a href="/tzgg/202611/t20261120_2.html">新通知</a><span>11-20</span></li>'
+            '<li><a href="/tzgg/x.html">无日期链接</a><span>11-21</span></li></ul>')
+    tree = lxml.html.document_fromstring(html)
+    items = extract_groups(tree, "http://x.gov.cn/", "utf-8", REFERENCE, 3)[0].items
+    assert [(i.date, i.year_inferred) for i in items] == [
+        ("2025-11-10", False), ("2026-11-20", False), ("2026-11-21", True)]

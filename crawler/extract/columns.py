@@ -103,8 +103,13 @@ def extract_groups(tree, base_url: str, encoding: str, reference: date, min_item
         if url is None or len(title) < 2:
             continue
         found = _item_date(container, title, reference)
-        item = Item(title=title[:200], url=url, date=found.value.isoformat() if found else None,
-                    year_inferred=bool(found and found.year_inferred))
+        when = found.value if found else None
+        inferred = bool(found and found.year_inferred)
+        if inferred:
+            from_url = date_from_url(url)  # t20251110_1.html settles the year of a bare "11-10"
+            if from_url and (from_url.month, from_url.day) == (when.month, when.day):
+                when, inferred = from_url, False
+        item = Item(title=title[:200], url=url, date=when.isoformat() if when else None, year_inferred=inferred)
         by_parent.setdefault(container.getparent(), []).append(item)
     groups = []
     for parent, items in by_parent.items():
