@@ -39,6 +39,7 @@ class HomeUpdate(Strict):
 
 
 class ColumnUpdate(Strict):
+    top_level_only: list[str] = []   # categories judged only on top-level columns (2019: 通知公告, 政策文件)
     veto_stale_key_columns: int = Field(gt=0)
     veto_stale_should_update: int = Field(gt=0)
     veto_blank_columns: int = Field(gt=0)
@@ -53,6 +54,64 @@ class LinkAvailability(Strict):
     home_page_points: float = Field(ge=0)
     other_page_points: float = Field(ge=0)
     cap: float = Field(ge=0)
+
+
+class Interaction(Strict):
+    """政务咨询: V5 (unanswered > reply_days within lookback_days) and D5."""
+
+    reply_days: int = Field(gt=0)
+    lookback_days: int = Field(gt=0)
+    excluded_keywords: list[str]
+    veto_no_channel: bool
+    missing_points: float = Field(ge=0)
+    no_message_points: float = Field(ge=0)
+    cap: float = Field(ge=0)
+
+
+class Activities(Strict):
+    """调查征集 (D6) and 互动访谈 (D7): activities held within the window."""
+
+    window_days: int = Field(gt=0)
+    min_count: int = Field(ge=1)
+    none_points: float = Field(ge=0)
+    few_points: float = Field(ge=0)
+    cap: float = Field(ge=0)
+
+
+class ServiceVeto(Strict):
+    min_missing_categories: int = Field(ge=1)
+    min_events: int = Field(ge=1)
+    veto_no_services: bool = True
+
+
+class Services(Strict):
+    """办事服务: V6 (2019), D8 guides, D9 attachments, D10 online systems."""
+
+    guide_elements: dict[str, list[str]]
+    veto: ServiceVeto | None = None
+    guide_points: float = Field(ge=0)
+    guide_cap: float = Field(ge=0)
+    attachment_points: float = Field(ge=0)
+    attachment_cap: float = Field(ge=0)
+    online_points: float = Field(ge=0)
+    online_cap: float = Field(ge=0)
+    online_keywords: list[str]
+
+
+class NoServicesScaling(Strict):
+    """A unit without external services: service indicators skipped, the rest out of `base`, times `factor`."""
+
+    base: float = Field(gt=0)
+    factor: float = Field(gt=0)
+    indicators: list[str]
+
+
+class Advisory(Strict):
+    """G and S rules: advisory unless a profile gives them a severity and points."""
+
+    severity: str = Field(default="advisory", pattern="^(veto|deduction|advisory)$")
+    points: float = Field(default=0, ge=0)
+    cap: float = Field(default=0, ge=0)
 
 
 class ConsolidationRule(Strict):
@@ -79,7 +138,17 @@ class Profile(Strict):
     column_update: ColumnUpdate
     links: LinkAvailability
     categories: dict[str, Category]
+    interaction: Interaction
+    activities: Activities
+    services: Services
+    no_services_scaling: NoServicesScaling | None = None
+    serious_errors: bool = True                       # V4 from config/dictionaries.yaml
+    guide_rules: dict[str, Advisory] = {}             # G1..G4, S1..S4 overrides
+    cert_warning_days: int = Field(default=30, ge=0)  # G4: warn this long before a certificate expires
     consolidation: Consolidation
+
+    def advisory(self, code: str) -> Advisory:
+        return self.guide_rules.get(code, Advisory())
 
     def category_of(self, name: str) -> str:
         """First category whose keyword occurs in the column name; 'other' when none does."""

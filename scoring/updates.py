@@ -36,6 +36,8 @@ def stale_columns(snap, profile, key_only: bool = False) -> list:
         spec = profile.categories.get(category(column, profile))
         if column.blank or not column.crawled or days is None or (key_only and not spec.key):
             continue
+        if key_only and not column.from_home and category(column, profile) in profile.column_update.top_level_only:
+            continue  # 2019: the 6-month rule counts top-level (一级) notice/policy columns only
         if is_stale(column, days, snap):
             out.append(column)
     return out

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -144,11 +144,24 @@ class Settings(Strict):
     consolidation: ConsolidationSettings
 
 
+class WrongForm(Strict):
+    wrong: str = Field(min_length=2)
+    correct: str = Field(min_length=1)
+
+
+class Dictionaries(Strict):
+    """config/dictionaries.yaml: what V4 looks for in every page's text."""
+
+    wrong_forms: list[WrongForm] = []
+    banned_words: list[str] = []
+
+
 @dataclass
 class Config:
     directory: Path
     settings: Settings
     units: list[Unit]
+    dictionaries: Dictionaries = field(default_factory=Dictionaries)
 
     def profile(self, name: str | None = None) -> Profile:
         return load_profile(self.directory, name or self.settings.profile)
@@ -204,6 +217,8 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
         raise ConfigError(f"{directory}: 配置目录不存在; 用 --config DIR 或环境变量 SITECENSUS_CONFIG 指定")
     settings = _validate(Settings, directory / "settings.yaml")
     register = _validate(Register, directory / "units.yaml")
-    config = Config(directory=directory, settings=settings, units=register.units)
+    words = directory / "dictionaries.yaml"
+    dictionaries = _validate(Dictionaries, words) if words.exists() else Dictionaries()
+    config = Config(directory=directory, settings=settings, units=register.units, dictionaries=dictionaries)
     config.profile()  # validate the default profile up front
     return config

@@ -23,7 +23,7 @@ def inspect_page(url: str, config: Config) -> dict:
     today = parse_as_of(None, config.settings.timezone).date()
     is_home = httpx.URL(url).path in ("", "/", "/index.html", "/index.htm", "/index.shtml")
     facts = analyse_page(str(response.url), response.content, response.headers.get("content-type"), today,
-                         extract_options(config.profile()), is_home=is_home)
+                         extract_options(config.profile(), config.dictionaries), is_home=is_home)
     profile = config.profile()
     data = facts.to_dict()
     data["status"] = response.status_code

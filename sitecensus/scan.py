@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.extract.columns import discover_columns
 from crawler.extract.links import netloc
 from crawler.extract.page import ExtractOptions
+from crawler.extract.textscan import Entry, TextMatcher
 from crawler.items import FetchItem, PageItem
 from crawler.probe import probe_rounds
 from scoring.profile import Profile
-from sitecensus.config import Config, Unit
+from sitecensus.config import Config, Dictionaries, Unit
 from sitecensus.store import Column, Fetch, Link, Page, Probe, Scan, Site
 
 log = logging.getLogger("sitecensus.scan")
@@ -47,11 +48,19 @@ def parse_as_of(text: str | None, timezone: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
-def extract_options(profile: Profile) -> ExtractOptions:
+def text_matcher(profile: Profile, dictionaries: Dictionaries) -> TextMatcher:
+    entries = [Entry("wrong_form", w.wrong, w.correct) for w in dictionaries.wrong_forms]
+    entries += [Entry("banned", word) for word in dictionaries.banned_words]
+    entries += [Entry("guide", label) for labels in profile.services.guide_elements.values() for label in labels]
+    return TextMatcher(entries)
+
+
+def extract_options(profile: Profile, dictionaries: Dictionaries) -> ExtractOptions:
     return ExtractOptions(placeholders=tuple(profile.column_update.placeholders),
                           notice_keywords=tuple(profile.consolidation.notice_keywords),
                           notice_max_page_chars=profile.consolidation.notice_max_page_chars,
-                          min_list_items=profile.column_update.min_list_items)
+                          min_list_items=profile.column_update.min_list_items,
+                          matcher=text_matcher(profile, dictionaries))
 
 
 def scrapy_settings(config: Config, log_file: Path | None):
@@ -192,7 +201,7 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
     if site_ids:
         process = CrawlerProcess(scrapy_settings(config, log_file))
         registry = ScanRegistry({netloc(u) for u in site_ids}, {config.settings.portal.host})
-        options = extract_options(profile)
+        options = extract_options(profile, config.dictionaries)
         for url in site_ids:
             process.crawl(SiteSpider, url=url, site_key=url, reference_date=as_of.date().isoformat(),
                           options=options, sink=sink, registry=registry)

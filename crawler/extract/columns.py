@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from crawler.extract.dates import _FULL, date_from_url, parse_date
+from crawler.extract.dates import _FULL, date_from_url, find_full_dates, parse_date
 from crawler.extract.links import normalize
 
 _ITEM_TAGS = ("li", "tr", "dd")
@@ -27,12 +27,18 @@ _CRUMB_TEXT = re.compile(r"^\s*(当前位置|您的位置|您现在的位置|所
 _UNDATED_TITLE_CHARS = 8
 
 
+ANSWERED = ("已回复", "已答复", "已办结", "已处理", "已反馈")
+PENDING = ("未回复", "未答复", "待回复", "办理中", "处理中", "未办结", "受理中", "待处理")
+
+
 @dataclass(slots=True)
 class Item:
     title: str
     url: str
-    date: str | None = None          # ISO date shown in the list
+    date: str | None = None          # ISO date shown in the list (for messages: when submitted)
     year_inferred: bool = False
+    status: str | None = None        # consultation lists: answered | pending
+    reply_date: str | None = None    # consultation lists: a second date in the row
 
 
 @dataclass(slots=True)
@@ -47,12 +53,25 @@ class ItemGroup:
 
     def to_dict(self) -> dict:
         return {"heading": self.heading, "more_url": self.more_url,
-                "items": [{"title": i.title, "url": i.url, "date": i.date, "year_inferred": i.year_inferred}
-                          for i in self.items]}
+                "items": [{"title": i.title, "url": i.url, "date": i.date, "year_inferred": i.year_inferred,
+                           "status": i.status, "reply_date": i.reply_date} for i in self.items]}
 
 
 def _text(el) -> str:
     return " ".join(el.text_content().split())
+
+
+def _status(text: str) -> str | None:
+    if any(word in text for word in PENDING):
+        return "pending"
+    if any(word in text for word in ANSWERED):
+        return "answered"
+    return None
+
+
+def _reply_date(text: str) -> str | None:
+    dates = find_full_dates(text)
+    return dates[1].value.isoformat() if len(dates) >= 2 else None
 
 
 def _item_date(container, anchor_text: str, reference: date):
@@ -109,7 +128,9 @@ def extract_groups(tree, base_url: str, encoding: str, reference: date, min_item
             from_url = date_from_url(url)  # t20251110_1.html settles the year of a bare "11-10"
             if from_url and (from_url.month, from_url.day) == (when.month, when.day):
                 when, inferred = from_url, False
-        item = Item(title=title[:200], url=url, date=when.isoformat() if when else None, year_inferred=inferred)
+        row_text = container.text_content()
+        item = Item(title=title[:200], url=url, date=when.isoformat() if when else None, year_inferred=inferred,
+                    status=_status(row_text), reply_date=_reply_date(row_text))
         by_parent.setdefault(container.getparent(), []).append(item)
     groups = []
     for parent, items in by_parent.items():
@@ -282,7 +303,8 @@ def _build(key, name, source, from_home, key_pages, article_dates, max_items) ->
                 if not when:
                     from_url = date_from_url(item["url"])
                     when, origin = (from_url.isoformat(), "url") if from_url else (None, None)
-                seen[item["url"]] = {"title": item["title"], "url": item["url"], "date": when, "date_source": origin}
+                seen[item["url"]] = {"title": item["title"], "url": item["url"], "date": when, "date_source": origin,
+                                     "status": item.get("status"), "reply_date": item.get("reply_date")}
         column.placeholder = column.placeholder or bool(page.get("placeholder"))
     items = sorted(seen.values(), key=lambda i: i["date"] or "", reverse=True)
     column.item_count = len(items)

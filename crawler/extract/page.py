@@ -12,9 +12,11 @@ from crawler.extract.columns import (ItemGroup, column_key, extract_breadcrumb, 
                                      extract_pagination)
 from crawler.extract.dates import parse_date
 from crawler.extract.footer import extract_identifiers
+from crawler.extract.hidden import hidden_offsite_links
 from crawler.extract.links import Link, extract_links
 from crawler.extract.notices import find_notice
 from crawler.extract.text import decode_html
+from crawler.extract.textscan import TextMatcher, find_personal_data
 
 _BOILERPLATE = re.compile(r"nav|menu|header|head\b|top|footer|foot|bottom|copyright|position|crumb|banner", re.I)
 _SKIP_TEXT = frozenset(("script", "style", "a", "noscript"))
@@ -27,6 +29,7 @@ class ExtractOptions:
     notice_keywords: tuple[str, ...] = ("关停", "停止更新", "迁移至", "整合至")
     notice_max_page_chars: int = 600
     min_list_items: int = 3
+    matcher: TextMatcher | None = None   # V4 dictionaries and guide-element labels, one automaton
 
 
 @dataclass
@@ -44,6 +47,11 @@ class PageFacts:
     pagination: list[str] = field(default_factory=list)
     identifiers: dict = field(default_factory=dict)
     notice: dict | None = None
+    text_chars: int = 0
+    text_hits: list[dict] = field(default_factory=list)      # V4: wrong forms and banned words in context
+    personal_data: list[dict] = field(default_factory=list)  # S2: masked ID-card and mobile numbers
+    guide_labels: list[str] = field(default_factory=list)    # service-guide element labels present
+    hidden_links: list[dict] = field(default_factory=list)   # S1: off-site links in hidden elements
     links: list[Link] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -52,7 +60,9 @@ class PageFacts:
                 "column_name": self.column_name, "article_date": self.article_date, "placeholder": self.placeholder,
                 "content_chars": self.content_chars, "nav": [list(pair) for pair in self.nav],
                 "groups": [group.to_dict() for group in self.groups], "pagination": self.pagination,
-                "identifiers": self.identifiers, "notice": self.notice}
+                "identifiers": self.identifiers, "notice": self.notice, "text_chars": self.text_chars,
+                "text_hits": self.text_hits, "personal_data": self.personal_data, "guide_labels": self.guide_labels,
+                "hidden_links": self.hidden_links}
 
 
 def _meta(tree, name: str) -> str | None:
@@ -94,18 +104,29 @@ def parse_tree(body: bytes, content_type: str | None):
     except (etree.ParserError, ValueError):
         tree = lxml.html.document_fromstring(text.encode("utf-8", "replace"),
                                              parser=lxml.html.HTMLParser(encoding="utf-8"))
+    return tree, encoding
+
+
+def _drop_code(tree) -> None:
     for junk in tree.iter("script", "style", "noscript"):
         junk.text = None  # keep the element (script src is a link) but not its code as page text
-    return tree, encoding
 
 
 def analyse_page(url: str, body: bytes, content_type: str | None, reference: date,
                  options: ExtractOptions, is_home: bool = False) -> PageFacts:
     tree, encoding = parse_tree(body, content_type)
     facts = PageFacts(url=url, encoding=encoding)
+    facts.hidden_links = hidden_offsite_links(tree, url, encoding)  # needs the <style> rules
+    _drop_code(tree)
     title = tree.find(".//title")
     facts.title = " ".join((title.text_content() if title is not None else "").split())[:300]
     text = " ".join(tree.text_content().split())
+    facts.text_chars = len(text)
+    if options.matcher is not None:
+        facts.text_hits, labels = options.matcher.scan(text)
+        if len(labels) >= 2 or "指南" in facts.title:
+            facts.guide_labels = sorted(labels)
+    facts.personal_data = find_personal_data(text)
     facts.links = extract_links(tree, url, encoding)
     facts.groups = extract_groups(tree, url, encoding, reference, options.min_list_items)
     facts.column_name = _meta(tree, "ColumnName") or extract_breadcrumb(tree)

@@ -47,6 +47,7 @@ def write_demo_config(directory: Path, urls: dict[str, str], today: date, out_di
     specs = specs if specs is not None else demo_specs()
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO_CONFIG / "criteria", directory / "criteria", dirs_exist_ok=True)
+    shutil.copy(REPO_CONFIG / "dictionaries.yaml", directory / "dictionaries.yaml")
     register = yaml.safe_load((REPO_CONFIG / "units.yaml").read_text(encoding="utf-8"))
     by_unit = {spec.unit: spec for spec in specs}
     for unit in register["units"]:
