@@ -59,7 +59,7 @@ class LinkAvailability(Strict):
 class Interaction(Strict):
     """政务咨询: V5 (unanswered > reply_days within lookback_days) and D5."""
 
-    reply_days: int = Field(gt=0)
+    reply_months: int = Field(gt=0)
     lookback_days: int = Field(gt=0)
     excluded_keywords: list[str]
     veto_no_channel: bool

@@ -14,8 +14,13 @@ PASS, FAIL, CLOSED, UNCHECKED = "合格", "不合格", "已关停", "无法检�
 
 def caps(profile: Profile) -> dict[str, float]:
     """The most an indicator can take off the score."""
-    return {"D1": profile.availability.cap, "D2": profile.links.cap, "D3": profile.home_update.cap,
-            "D4": profile.column_update.cap}
+    services = profile.services
+    limits = {"D1": profile.availability.cap, "D2": profile.links.cap, "D3": profile.home_update.cap,
+              "D4": profile.column_update.cap, "D5": profile.interaction.cap, "D6": profile.activities.cap,
+              "D7": profile.activities.cap, "D8": services.guide_cap, "D9": services.attachment_cap,
+              "D10": services.online_cap}
+    limits.update({code: spec.cap for code, spec in profile.guide_rules.items() if spec.severity == "deduction"})
+    return limits
 
 
 @dataclass
@@ -43,6 +48,11 @@ def judge(snap: SiteSnapshot, profile: Profile) -> Judged:
     if snap.home is None or (snap.home.outcome != "ok" and not any(f.code == "V1" for f in findings)):
         reason = f"首页无法检测：{snap.home.error or snap.home.status}" if snap.home else "首页未能抓取"
         return Judged(UNCHECKED, False, None, findings, note=reason)
+    total, factor = profile.total, 1.0
+    scaling = profile.no_services_scaling
+    if scaling and snap.no_external_services:  # 2019: no external services ⇒ out of 75, × 4/3
+        findings = [f for f in findings if f.code not in scaling.indicators]
+        total, factor = scaling.base, scaling.factor
     vetoed = any(f.severity == "veto" for f in findings)
     limits = caps(profile)
     indicators: dict[str, dict] = {}
@@ -54,6 +64,6 @@ def judge(snap: SiteSnapshot, profile: Profile) -> Judged:
         f.for_reference = vetoed
     for entry in indicators.values():
         entry["taken"] = round(min(entry["points"], entry["cap"]) if entry["cap"] is not None else entry["points"], 2)
-    score = round(max(profile.floor, profile.total - sum(e["taken"] for e in indicators.values())), 2)
+    score = round(max(profile.floor, (total - sum(e["taken"] for e in indicators.values())) * factor), 2)
     verdict = FAIL if vetoed or score < profile.pass_mark else PASS
     return Judged(verdict, vetoed, score, findings, indicators)

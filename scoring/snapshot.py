@@ -75,6 +75,30 @@ class Context:
     portal_host: str = ""
     notice_lead_days: int = 30
     grace_days: int = 30
+    banned_hosts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PageNote:
+    """Something the crawler noticed on one page (a V4 hit, personal data, a hidden link, a guide)."""
+
+    url: str
+    kind: str                   # wrong_form | banned | id_card | mobile | hidden_link | guide
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass
+class LinkFact:
+    """A link that a rule looks at by its text or target (online systems, attachments, hosts)."""
+
+    source: str
+    target: str
+    kind: str
+    text: str
+    outcome: str | None         # None: not checked
+    status: int | None = None
+    error: str | None = None
+    content_type: str | None = None
 
 
 @dataclass
@@ -90,3 +114,9 @@ class SiteSnapshot:
     plan: Plan = field(default_factory=Plan)
     context: Context = field(default_factory=Context)
     stats: dict = field(default_factory=dict)
+    notes: list[PageNote] = field(default_factory=list)
+    identifiers: dict = field(default_factory=dict)   # the home page's footer identifiers
+    article_dates: list[tuple[str, date]] = field(default_factory=list)   # (url, 发布时间) of articles
+    service_links: list[LinkFact] = field(default_factory=list)   # attachments and online-system links
+    link_hosts: dict[str, LinkFact] = field(default_factory=dict)  # every linked host, first link to it
+    no_external_services: bool = False

@@ -68,6 +68,7 @@ class Unit(Strict):
     contact_email: str | None = None
     consolidation: ConsolidationForm = ConsolidationForm()
     columns: list[PinnedColumn] = []
+    no_external_services: bool = False   # 2019: a department without external services (scored out of 75 × 4/3)
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -154,6 +155,7 @@ class Dictionaries(Strict):
 
     wrong_forms: list[WrongForm] = []
     banned_words: list[str] = []
+    banned_hosts: list[str] = []     # S3: domains no government page may link to
 
 
 @dataclass

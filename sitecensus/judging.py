@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extract.links import netloc
 from scoring.profile import Profile
 from scoring.score import UNCHECKED, judge
 from scoring.updates import category
-from scoring.snapshot import ColumnFact, Context, Home, Plan, ProbeFact, SiteSnapshot, Target
+from scoring.snapshot import (ColumnFact, Context, Home, LinkFact, PageNote, Plan, ProbeFact, SiteSnapshot,
+                              Target)
 from sitecensus.config import Config
 from sitecensus.store import Column, Fetch, Judgement, Link, Page, Probe, Result, Scan, Site
 
@@ -72,6 +73,40 @@ def _probes(session: Session, site: Site, as_of: datetime, days: int) -> list[Pr
     return [ProbeFact(at=p.at, ok=p.ok, status=p.status, error=p.error) for p in rows]
 
 
+_NOTE_LISTS = (("text_hits", None), ("personal_data", None), ("hidden_links", "hidden_link"))
+
+
+def _page_facts(session: Session, site: Site, snap: SiteSnapshot) -> None:
+    """Per-page observations: V4/S2 hits, hidden links, service guides, article dates."""
+    for url, facts in session.execute(select(Page.url, Page.facts).where(Page.site_id == site.id)):
+        for key, kind in _NOTE_LISTS:
+            snap.notes += [PageNote(url, kind or hit["kind"], hit) for hit in facts.get(key) or []]
+        if facts.get("guide_labels"):
+            snap.notes.append(PageNote(url, "guide", {"labels": facts["guide_labels"], "title": facts.get("title")}))
+        if facts.get("article_date"):
+            snap.article_dates.append((url, date.fromisoformat(facts["article_date"])))
+
+
+def _service_links(session: Session, site: Site, keywords: list[str]) -> list[LinkFact]:
+    """Attachments anywhere, and links whose text names an online system (在线办理, 网上申报 ...)."""
+    wanted = or_(Link.kind == "attachment", *(Link.text.contains(word) for word in keywords))
+    rows = session.execute(
+        select(Link.source, Link.target, Link.kind, Link.text, Fetch.outcome, Fetch.status, Fetch.error,
+               Fetch.content_type)
+        .outerjoin(Fetch, (Fetch.scan_id == site.scan_id) & (Fetch.url == Link.target))
+        .where(Link.site_id == site.id, wanted))
+    return [LinkFact(*row) for row in rows]
+
+
+def _link_hosts(session: Session, site: Site) -> dict[str, LinkFact]:
+    hosts: dict[str, LinkFact] = {}
+    rows = session.execute(select(Link.target, func.min(Link.source), Link.kind, Link.text)
+                           .where(Link.site_id == site.id).group_by(Link.target))
+    for target, source, kind, text in rows:
+        hosts.setdefault(netloc(target), LinkFact(source, target, kind, text or "", None))
+    return hosts
+
+
 def _stats(session: Session, site: Site, targets: list[Target], columns: list) -> dict:
     pages = session.scalar(select(func.count()).select_from(Page).where(Page.site_id == site.id))
     links = session.scalar(select(func.count(func.distinct(Link.target))).where(Link.site_id == site.id))
@@ -85,14 +120,23 @@ def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profi
     targets = _targets(session, site, home_urls)
     columns = _columns(session, site)
     settings = config.settings
-    return SiteSnapshot(
+    home_page = session.scalar(select(Page).where(Page.site_id == site.id, Page.is_home.is_(True)).limit(1))
+    home_facts = home_page.facts if home_page else None
+    snap = SiteSnapshot(
         unit=site.unit, url=site.url, as_of=as_of, home=home, columns=columns, targets=targets,
         probes=_probes(session, site, as_of, profile.availability.window_days), probes_provisional=True,
         plan=Plan(**{k: site.plan.get(k) for k in Plan.__dataclass_fields__}),
         context=Context(portal_name=settings.portal.name, portal_host=settings.portal.host,
                         notice_lead_days=settings.consolidation.notice_lead_days,
-                        grace_days=settings.consolidation.grace_days),
-        stats=_stats(session, site, targets, columns))
+                        grace_days=settings.consolidation.grace_days,
+                        banned_hosts=config.dictionaries.banned_hosts),
+        stats=_stats(session, site, targets, columns),
+        identifiers=(home_facts or {}).get("identifiers", {}),
+        service_links=_service_links(session, site, profile.services.online_keywords),
+        link_hosts=_link_hosts(session, site),
+        no_external_services=bool((site.flags or {}).get("no_external_services")))
+    _page_facts(session, site, snap)
+    return snap
 
 
 def site_document(site: Site, judged=None, snapshot: SiteSnapshot | None = None,

@@ -173,11 +173,13 @@ def register_scan(sessions: sessionmaker[Session], config: Config, units: list[U
         for unit in units:
             plan = unit.consolidation.model_dump()
             pinned = [p.model_dump() for p in unit.columns]
+            flags = {"no_external_services": unit.no_external_services}
             if not unit.urls:
                 scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=None, plan=plan, pinned=pinned,
-                                       state="unregistered"))
+                                       flags=flags, state="unregistered"))
             for url in unit.urls:
-                scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=url, plan=plan, pinned=pinned))
+                scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=url, plan=plan, pinned=pinned,
+                                       flags=flags))
         session.flush()
         return scan.id
 

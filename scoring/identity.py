@@ -1,0 +1,57 @@
+"""Identity rules: G1 footer identifiers, G2 host under .gov.cn, G3 SiteIDCode meta matches the footer."""
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from scoring.content import _advisory
+from scoring.findings import Evidence
+from scoring.registry import rule
+
+_REQUIRED = (("site_code", "网站标识码"), ("icp", "ICP备案编号"), ("psb", "公安机关备案号"), ("badge", "党政机关网站标识"),
+             ("sponsor", "主办单位"), ("contact", "联系方式"))
+
+
+def _judgeable(snap) -> bool:
+    return snap.home is not None and snap.home.outcome == "ok" and bool(snap.identifiers)
+
+
+@rule("G1", "页面底部标识缺失", "advisory",
+      "首页底部应有网站标识码、ICP 备案编号、公安机关备案号、党政机关网站标识、主办单位和联系方式。",
+      "在网站页脚补齐网站标识码、ICP 备案号（链接工信部备案系统）、公安备案号、党政机关网站标识、主办单位和联系方式。")
+def footer_identifiers(snap, profile):
+    if not _judgeable(snap):
+        return []
+    missing = [label for key, label in _REQUIRED if not snap.identifiers.get(key)]
+    if not missing:
+        return []
+    return [_advisory(snap, profile, "G1", snap.url, [Evidence(url=snap.url, detail="缺少：" + "、".join(missing))],
+                      f"页脚缺少 {len(missing)} 项标识：{'、'.join(missing)}", count=len(missing))]
+
+
+@rule("G2", "域名不规范", "advisory",
+      "政府网站英文域名应以 .gov.cn 结尾（中文域名为 .政务），不得使用其他后缀或直接用 IP 地址。",
+      "按《政府网站发展指引》使用本级政府门户网站的下级域名（如 xxx.bl.gov.cn），旧域名设置跳转后注销。")
+def host_not_gov(snap, profile):
+    host = (urlsplit(snap.home.final_url if snap.home and snap.home.final_url else snap.url).hostname or "").lower()
+    if host.endswith(".gov.cn") or host.endswith(".xn--zfr164b"):
+        return []
+    try:
+        ipaddress.ip_address(host)
+        what = f"直接使用 IP 地址 {host}"
+    except ValueError:
+        what = f"域名 {host} 不在 .gov.cn 下"
+    return [_advisory(snap, profile, "G2", snap.url, [Evidence(url=snap.url, detail=what)], f"域名不规范：{what}", 1)]
+
+
+@rule("G3", "网站标识码网页标签不符", "advisory",
+      "网页应有 <meta name=\"SiteIDCode\"> 标签，且与页脚的网站标识码一致。",
+      "在所有页面头部加上 <meta name=\"SiteIDCode\" content=\"网站标识码\">，与页脚显示的标识码保持一致。")
+def site_code_meta(snap, profile):
+    if not _judgeable(snap):
+        return []
+    meta, footer = snap.identifiers.get("meta_site_code"), snap.identifiers.get("site_code")
+    if meta and (not footer or meta == footer):
+        return []
+    detail = "缺少 SiteIDCode 标签" if not meta else f"SiteIDCode 标签为 {meta}，页脚为 {footer}"
+    return [_advisory(snap, profile, "G3", snap.url, [Evidence(url=snap.url, detail=detail)], f"网站标识码标签问题：{detail}", 1)]

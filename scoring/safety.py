@@ -1,0 +1,39 @@
+"""Safety rules: S1 hidden links (暗链), S3 links to banned or hijacked domains."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from scoring.content import _advisory
+from scoring.findings import Evidence
+from scoring.registry import rule
+
+
+def _host(netloc: str) -> str:
+    return netloc.split(":")[0].lower()
+
+
+@rule("S1", "暗链", "advisory",
+      "页面中隐藏（display:none、移出屏幕、零尺寸、字号为 0、与背景同色等）的指向外部网站的链接。",
+      "删除隐藏链接，检查网页模板和服务器是否被篡改，修补漏洞后修改后台密码。")
+def hidden_links(snap, profile):
+    by_target = defaultdict(list)
+    for note in snap.notes:
+        if note.kind == "hidden_link":
+            by_target[note.detail["url"]].append(note)
+    if not by_target:
+        return []
+    evidence = [Evidence(url=target, source=notes[0].url,
+                         detail=f"隐藏方式：{notes[0].detail['why']}；链接文字“{notes[0].detail['text']}”；{len(notes)} 个页面")
+                for target, notes in by_target.items()]
+    return [_advisory(snap, profile, "S1", snap.url, evidence, f"发现 {len(evidence)} 个暗链")]
+
+
+@rule("S3", "链接到违规或被劫持的域名", "advisory",
+      "页面链接到名单中的违规、被劫持或已失效的域名（config/dictionaries.yaml 的 banned_hosts）。",
+      "删除指向违规域名的链接；如为原合作网站域名被抢注，及时撤下链接。")
+def banned_hosts(snap, profile):
+    banned = {h.lower() for h in snap.context.banned_hosts}
+    evidence = [Evidence(url=link.target, source=link.source, detail=f"链接到名单中的域名 {_host(host)}")
+                for host, link in snap.link_hosts.items()
+                if any(_host(host) == b or _host(host).endswith("." + b) for b in banned)]
+    return [_advisory(snap, profile, "S3", snap.url, evidence, f"链接到 {len(evidence)} 个违规域名")] if evidence else []
