@@ -19,6 +19,7 @@ from crawler.extract.text import decode_html
 from crawler.extract.textscan import TextMatcher, find_personal_data
 
 _BOILERPLATE = re.compile(r"nav|menu|header|head\b|top|footer|foot|bottom|copyright|position|crumb|banner", re.I)
+GUIDE_MIN_LABELS = 4
 _SKIP_TEXT = frozenset(("script", "style", "a", "noscript"))
 _PUBLISHED = re.compile(r"(发布时间|发布日期|发文日期|日期|时间)\s*[:：]?\s*")
 
@@ -79,22 +80,25 @@ def _article_date(tree, text: str, reference: date) -> str | None:
     return found.value.isoformat() if found else None
 
 
-def _content_chars(body) -> int:
-    """Visible characters outside links, navigation, header and footer (subtrees pruned, one walk)."""
-    total, stack = 0, [body]
+def _content_text(body) -> list[str]:
+    """Visible text outside links, navigation, header and footer (subtrees pruned, one walk)."""
+    parts, stack = [], [body]
+    if body.text and body.text.strip():
+        parts.append(body.text.strip())
     while stack:
         node = stack.pop()
         for child in node:
-            tail = len(child.tail.strip()) if child.tail else 0
-            total += tail
+            if child.tail and child.tail.strip():
+                parts.append(child.tail.strip())
             if not isinstance(child.tag, str) or child.tag in _SKIP_TEXT:
                 continue
             hint = (child.get("class") or "") + " " + (child.get("id") or "")
             if child.tag in ("header", "footer", "nav") or (hint != " " and _BOILERPLATE.search(hint)):
                 continue
-            total += len(child.text.strip()) if child.text else 0
+            if child.text and child.text.strip():
+                parts.append(child.text.strip())
             stack.append(child)
-    return total + (len(body.text.strip()) if body.text else 0)
+    return parts
 
 
 def parse_tree(body: bytes, content_type: str | None):
@@ -123,9 +127,7 @@ def analyse_page(url: str, body: bytes, content_type: str | None, reference: dat
     text = " ".join(tree.text_content().split())
     facts.text_chars = len(text)
     if options.matcher is not None:
-        facts.text_hits, labels = options.matcher.scan(text)
-        if len(labels) >= 2 or "指南" in facts.title:
-            facts.guide_labels = sorted(labels)
+        facts.text_hits, _ = options.matcher.scan(text)
     facts.personal_data = find_personal_data(text)
     facts.links = extract_links(tree, url, encoding)
     facts.groups = extract_groups(tree, url, encoding, reference, options.min_list_items)
@@ -133,7 +135,8 @@ def analyse_page(url: str, body: bytes, content_type: str | None, reference: dat
     facts.article_date = _article_date(tree, text, reference)
     facts.placeholder = any(word in text for word in options.placeholders)
     body_el = tree.find(".//body")
-    facts.content_chars = _content_chars(body_el) if body_el is not None else 0
+    content = _content_text(body_el) if body_el is not None else []
+    facts.content_chars = sum(map(len, content))
     facts.identifiers = extract_identifiers(text, tree)
     facts.pagination = extract_pagination(tree, url, encoding, column_key(url))
     if is_home:
@@ -141,6 +144,11 @@ def analyse_page(url: str, body: bytes, content_type: str | None, reference: dat
         facts.notice = find_notice(tree, facts.content_chars, list(options.notice_keywords),
                                    options.notice_max_page_chars, url, encoding)
     facts.kind = _kind(facts, is_home, options.min_list_items)
+    # A service guide: an article titled 指南, or one whose own content (not the footer) shows several labels.
+    if facts.kind == "article" and options.matcher is not None:
+        _, labels = options.matcher.scan(" ".join(content))
+        if len(labels) >= GUIDE_MIN_LABELS or "指南" in facts.title:
+            facts.guide_labels = sorted(labels)
     return facts
 
 

@@ -15,6 +15,10 @@ TOPICS = ["全区教育系统安全生产工作会议召开", "关于开展2026�
           "关于印发《北仑区数字化改革实施方案》的通知", "大碶街道举行新时代文明实践活动", "区政府常务会议研究部署重点工作",
           "关于2026年区级财政预算执行情况的报告", "梅山街道推进美丽乡村建设", "关于开展“双随机、一公开”抽查的公示",
           "全区信访工作联席会议召开", "关于调整部分行政许可事项办理流程的通知", "春晓街道举办企业服务对接会"]
+GUIDE = (("事项名称", "{title}"), ("设定依据", "《中华人民共和国行政许可法》"), ("申请条件", "符合相关规定的申请人"),
+         ("办理材料", "申请表、身份证明材料"), ("办理地点", "北仑区行政服务中心二楼"), ("办理机构", "{unit}"),
+         ("收费标准", "不收费"), ("办理时间", "工作日 9:00-17:00"), ("联系电话", "0574-86780000"),
+         ("办理流程", "申请—受理—审查—决定—送达"))
 FILLER = ("为深入贯彻落实上级决策部署，进一步提升政务服务水平，根据有关工作安排，现就相关事项通知如下。"
           "各单位要高度重视，加强组织领导，明确责任分工，确保各项工作落到实处。新碶、霞浦、戚家山等街道要结合实际，"
           "认真做好宣传引导和问题整改工作，及时报送工作进展情况。")
@@ -26,6 +30,8 @@ class ColumnSpec:
     path: str                          # e.g. "xwdt/gzdt"
     ages: list[int] = field(default_factory=list)   # item ages in days before the check date
     placeholder: bool = False          # blank column showing 暂无信息
+    pending: tuple[int, ...] = ()      # message columns: ages of the messages still unanswered
+    guide_missing: int = -1            # service guides: -1 not a guide column, else elements left out
 
 
 @dataclass
@@ -44,6 +50,8 @@ class SiteSpec:
     plan: dict = field(default_factory=dict)   # consolidation form; closure_month as a month offset
     down: bool = False                         # nothing listens at its address
     nasty: bool = False                        # redirect loop, oversized page, broken HTML, <script> in titles
+    bad_content: bool = False                  # wrong wording, personal data, 暗链, dead attachments and systems
+    footer_gaps: bool = False                  # no ICP number, SiteIDCode meta unlike the footer
 
 
 def _fresh(start: int, step: int, n: int) -> list[int]:
@@ -54,7 +62,10 @@ def demo_specs() -> list[SiteSpec]:
     standard = lambda a, b, c, d: [  # noqa: E731 - a table of four staleness knobs
         ColumnSpec("工作动态", "xwdt/gzdt", _fresh(a, 2, 12)), ColumnSpec("部门动态", "xwdt/bmdt", _fresh(a + 1, 3, 11)),
         ColumnSpec("通知公告", "tzgg", _fresh(b, 15, 12)), ColumnSpec("政策文件", "zwgk/zcwj", _fresh(c, 30, 8)),
-        ColumnSpec("人事信息", "zwgk/rsxx", _fresh(d, 60, 5)), ColumnSpec("办事指南", "bsfw/bszn", _fresh(d, 40, 5))]
+        ColumnSpec("人事信息", "zwgk/rsxx", _fresh(d, 60, 5)),
+        ColumnSpec("办事指南", "bsfw/bszn", _fresh(d, 40, 5), guide_missing=0),
+        ColumnSpec("领导信箱", "hdjl/ldxx", _fresh(a + 3, 20, 8)), ColumnSpec("网上调查", "hdjl/wsdc", _fresh(a + 9, 45, 7)),
+        ColumnSpec("在线访谈", "hdjl/zxft", _fresh(a + 12, 40, 8))]
     return [
         SiteSpec("healthy", "区教育局", "宁波市北仑区教育局", standard(0, 3, 10, 30), site_code="3302060011",
                  plan={"participates": False, "reason": "承担教育招生等特殊业务，申请保留网站"}),
@@ -110,7 +121,7 @@ class _Writer:
         meta = f'<meta name="ColumnName" content="{escape(column)}">' if column else ""
         return (f'<!DOCTYPE html><html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}">'
                 f'<title>{escape(title)}</title><meta name="SiteName" content="{escape(self.spec.site_name)}">'
-                f'<meta name="SiteIDCode" content="{self.spec.site_code}">{meta}'
+                f'<meta name="SiteIDCode" content="{"9999999999" if self.spec.footer_gaps else self.spec.site_code}">{meta}'
                 f'<link rel="stylesheet" href="/css/style.css"></head><body>'
                 f'<div class="header"><img src="/images/logo.png" alt="{escape(self.spec.site_name)}">'
                 f'<h1>{escape(self.spec.site_name)}</h1></div>')
@@ -121,7 +132,8 @@ class _Writer:
 
     def footer(self) -> str:
         return (f'<div class="footer"><p>主办单位：{escape(self.spec.site_name)}　地址：宁波市北仑区新碶街道明州路 联系电话：0574-86780223</p>'
-                f'<p>网站标识码：{self.spec.site_code}　<a href="{self.external}beian.miit.gov.cn/">浙ICP备05012345号-1</a>　'
+                f'<p>网站标识码：{self.spec.site_code}　' +
+                ("" if self.spec.footer_gaps else f'<a href="{self.external}beian.miit.gov.cn/">浙ICP备05012345号-1</a>　') +
                 f'<a href="{self.external}www.beian.gov.cn/">浙公网安备 33020602000101号</a>　'
                 f'<a href="{self.external}bszs.conac.cn/"><img src="/images/dzjg.png" alt="党政机关"></a></p></div></body></html>')
 
@@ -147,20 +159,22 @@ class _Writer:
             self.broken()
         if spec.nasty:
             self.nasty()
+        if spec.bad_content:
+            self.bad_content()
         return self.files
 
     def column(self, column: ColumnSpec) -> list[tuple[str, str, date]]:
         items = []
-        for age in column.ages:
+        for number, age in enumerate(column.ages):
             day = self.today - timedelta(days=age)
-            title = self.rng.choice(TOPICS)
+            title = self.rng.choice(TOPICS) if column.guide_missing < 0 else f"第{number + 1}项行政许可事项办事指南"
             path = self.item_path(column, day)
             items.append((title, path, day))
             self.article(column, title, path, day)
         pages = [items[i:i + 10] for i in range(0, len(items), 10)] or [[]]
         for number, chunk in enumerate(pages):
-            lis = "".join(f'<li><a href="{p}" title="{escape(t)}">{escape(t)}</a><span>{d:%Y-%m-%d}</span></li>'
-                          for t, p, d in chunk)
+            lis = "".join(f'<li><a href="{p}" title="{escape(t)}">{escape(t)}</a><span>{d:%Y-%m-%d}</span>'
+                          f'{self.reply_state(column, d)}</li>' for t, p, d in chunk)
             body = f'<ul class="list">{lis}</ul>'
             if not chunk:
                 body = '<ul class="list"></ul>' + ('<p class="nodata">暂无信息</p>' if column.placeholder else "")
@@ -178,6 +192,20 @@ class _Writer:
                 self.put(f"/{column.path}/", html)
         return items
 
+    def reply_state(self, column: ColumnSpec, day: date) -> str:
+        if "信箱" not in column.name and "咨询" not in column.name:
+            return ""
+        if (self.today - day).days in column.pending:
+            return '<span class="state">未回复</span>'
+        return f'<span class="state">已回复</span><span>{day + timedelta(days=3):%Y-%m-%d}</span>'
+
+    def guide(self, column: ColumnSpec, title: str) -> str:
+        if column.guide_missing < 0:
+            return ""
+        kept = GUIDE[: len(GUIDE) - column.guide_missing]
+        return "".join(f"<p><b>{name}：</b>{value.format(title=escape(title), unit=self.spec.unit)}</p>"
+                       for name, value in kept)
+
     def article(self, column: ColumnSpec, title: str, path: str, day: date) -> None:
         attachment = f"{path.rsplit('/', 1)[0]}/P0{day:%Y%m%d}{self.next_id}.pdf"
         self.files.pages[attachment] = Reply(200, b"%PDF-1.4\n%demo\n", "application/pdf")
@@ -185,7 +213,7 @@ class _Writer:
                 f'<meta name="PubDate" content="{day:%Y-%m-%d} 09:30">' + self.nav() +
                 f'<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="/{column.path}/">{escape(column.name)}</a></div>'
                 f'<div class="article"><h1>{escape(title)}</h1><div class="info">发布时间：{day:%Y-%m-%d} 09:30　来源：{self.spec.unit}</div>'
-                f'<div class="TRS_Editor"><p>{FILLER}</p><p>{FILLER}</p></div>'
+                f'<div class="TRS_Editor">{self.guide(column, title)}<p>{FILLER}</p><p>{FILLER}</p></div>'
                 f'<p>附件：<a href="{attachment}">{escape(title)}.pdf</a></p></div>' + self.footer())
         self.put(path, html)
 
@@ -250,6 +278,24 @@ class _Writer:
                 '<li><a href="/waf.html">防火墙拦截</a></li></ul>' + self.footer())
         self.put("/odd/index.html", html)
         home = pages["/"].body.decode(self.spec.encoding).replace("友情链接：", '<a href="/odd/index.html">异常页面</a> 友情链接：')
+        self.put("/", home)
+
+
+    def bad_content(self) -> None:
+        """A notice page with what V4, S1, S2, D9 and D10 look for."""
+        pages = self.files.pages
+        pages["/files/form.xls"] = Reply(200, "<html><body>文件不存在</body></html>".encode())  # an error page, not a file
+        html = (self.head(f"关于开展业务办理的通知_{self.spec.site_name}", "通知公告") + self.nav() +
+                '<div class="article"><h1>关于开展业务办理的通知</h1>'
+                f'<div class="info">发布时间：{self.today:%Y-%m-%d} 09:00</div>'
+                '<p>全区各单位要不忘出心、牢记使命，做好各项工作。</p><p>欢迎访问六合彩开奖结果。</p>'
+                '<p>经办人：张三，身份证号11010519491231002X，联系手机13812345678。</p>'
+                f'<div style="display:none"><a href="{self.external}spam/casino">网上娱乐</a></div>'
+                '<p>附件：<a href="/files/missing.doc">申请表.doc</a> <a href="/files/form.xls">登记表.xls</a></p>'
+                '<p><a href="/online/apply">在线办理入口</a></p></div>' + self.footer())
+        self.put("/xxgk/notice.html", html)
+        home = pages["/"].body.decode(self.spec.encoding).replace(
+            "友情链接：", '<a href="/xxgk/notice.html">关于开展业务办理的通知</a> 友情链接：')
         self.put("/", home)
 
 
