@@ -24,6 +24,8 @@ class Finding:
     hint: str
     criterion: str = ""         # the criterion broken, in plain words (for the problem sheet)
     for_reference: bool = False  # a deduction listed on a vetoed site: not scored, fix it anyway
+    silenced: bool = False       # a verified false positive: shown, never scored
+    silence_reason: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -19,16 +19,15 @@ def describe(target) -> str:
       "首页及其他页面的链接（含图片、附件、外部链接）打不开或返回错误，按首页和其他页面分别扣分。",
       "逐条修复或删除失效链接：更正地址、恢复被删除的文章或附件，外部链接失效时及时撤下。")
 def broken_links(snap, profile):
-    broken = [t for t in snap.targets if t.outcome == "broken"]
+    """One finding per broken target, so each can be followed across scans and silenced on its own."""
     findings = []
-    for on_home, rate, where in ((True, profile.links.home_page_points, "首页"),
-                                 (False, profile.links.other_page_points, "其他页面")):
-        group = [t for t in broken if t.on_home == on_home]
-        if not group:
-            continue
-        evidence = [Evidence(url=t.url, source=t.sources[0] if t.sources else None,
-                             detail=f"{describe(t)}；{len(t.sources)} 个页面链接到此") for t in group]
+    for target in (t for t in snap.targets if t.outcome == "broken"):
+        rate, where = ((profile.links.home_page_points, "首页") if target.on_home
+                       else (profile.links.other_page_points, "其他页面"))
+        sources = "、".join(target.sources[:3]) + (f" 等 {len(target.sources)} 个页面" if len(target.sources) > 3 else "")
         findings.append(RULES["D2"].finding(
-            snap, f"broken-links-{'home' if on_home else 'other'}", points=rate * len(group), count=len(group),
-            evidence=evidence[:200], title=f"{where}有 {len(group)} 个失效链接"))
+            snap, target.url, points=rate,
+            evidence=[Evidence(url=target.url, source=target.sources[0] if target.sources else None,
+                               detail=f"{describe(target)}；链接所在页面：{sources}")],
+            title=f"{where}失效链接（{describe(target)}）"))
     return findings

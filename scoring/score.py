@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 
 from scoring.consolidation import closure_window, migrated
 from scoring.findings import Finding
@@ -40,8 +41,20 @@ def is_closed(snap: SiteSnapshot) -> bool:
     return migrated(snap) or (snap.home.outcome == "broken" and snap.home.error in ("dns", "connect"))
 
 
+def apply_silences(findings: list[Finding], silences: list[dict]) -> None:
+    """Mark findings the office verified as false positives: same rule, and the URL pattern (if any)
+    matches the finding's first evidence URL or its linking page."""
+    for finding in findings:
+        where = [finding.evidence[0].url or "", finding.evidence[0].source or ""] if finding.evidence else []
+        for entry in silences:
+            if entry["rule"] == finding.code and (not entry.get("url") or any(fnmatch(u, entry["url"]) for u in where)):
+                finding.silenced, finding.silence_reason = True, entry["reason"]
+                break
+
+
 def judge(snap: SiteSnapshot, profile: Profile) -> Judged:
     findings = [f for r in RULES.values() for f in r.check(snap, profile)]
+    apply_silences(findings, snap.silences)
     if is_closed(snap):  # the census no longer applies; what remains to do is consolidation work
         return Judged(CLOSED, False, None, [f for f in findings if f.code.startswith("J")],
                       note="网站已按计划关停或跳转到门户网站")
@@ -53,14 +66,16 @@ def judge(snap: SiteSnapshot, profile: Profile) -> Judged:
     if scaling and snap.no_external_services:  # 2019: no external services ⇒ out of 75, × 4/3
         findings = [f for f in findings if f.code not in scaling.indicators]
         total, factor = scaling.base, scaling.factor
-    vetoed = any(f.severity == "veto" for f in findings)
+    counted = [f for f in findings if not f.silenced]
+    vetoed = any(f.severity == "veto" for f in counted)
     limits = caps(profile)
     indicators: dict[str, dict] = {}
-    for f in findings:
+    for f in counted:
         if f.severity != "deduction":
             continue
-        entry = indicators.setdefault(f.code, {"points": 0.0, "cap": limits.get(f.code), "taken": 0.0})
+        entry = indicators.setdefault(f.code, {"points": 0.0, "cap": limits.get(f.code), "taken": 0.0, "findings": []})
         entry["points"] = round(entry["points"] + f.points, 2)
+        entry["findings"].append(f.fingerprint)
         f.for_reference = vetoed
     for entry in indicators.values():
         entry["taken"] = round(min(entry["points"], entry["cap"]) if entry["cap"] is not None else entry["points"], 2)

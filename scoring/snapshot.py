@@ -120,3 +120,4 @@ class SiteSnapshot:
     service_links: list[LinkFact] = field(default_factory=list)   # attachments and online-system links
     link_hosts: dict[str, LinkFact] = field(default_factory=dict)  # every linked host, first link to it
     no_external_services: bool = False
+    silences: list[dict] = field(default_factory=list)   # [{rule, url (glob or None), reason}]

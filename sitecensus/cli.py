@@ -211,6 +211,29 @@ def inspect(url: str = typer.Argument(..., help="要查看的页面网址"), as_
 
 
 @app.command()
+def rules(profile: Optional[str] = ProfileOpt,
+          as_markdown: bool = typer.Option(False, "--markdown", help="输出 docs/rules.md 的内容（全部评分方案）"),
+          config: Optional[Path] = ConfigOpt):
+    """列出全部检测规则：代码、名称、类别、检查内容和评分方案中的数值。"""
+    from scoring.catalogue import markdown, rows
+    try:
+        cfg = load_config(config)
+        if as_markdown:
+            names = sorted(p.stem for p in (cfg.directory / "criteria").glob("*.yaml"))
+            sys.stdout.write(markdown([cfg.profile(n) for n in names]) + "\n")
+            return
+        chosen = cfg.profile(profile)
+    except ConfigError as exc:
+        _fail(str(exc))
+    table = Table(title=f"检测规则 · {chosen.name}（{chosen.title}）")
+    for name in ("代码", "名称", "类别", "检查内容", "本方案数值"):
+        table.add_column(name, overflow="fold")
+    for row in rows(chosen):
+        table.add_row(row["code"], row["name"], row["kind"], row["checks"], row["numbers"])
+    out.print(table)
+
+
+@app.command()
 def demo(out_dir: Path = typer.Option(Path("sitecensus-demo"), "--out", help="演示输出目录"),
          as_of: Optional[str] = AsOfOpt):
     """在本机启动示例网站，检测并生成报告（无需外网）。"""

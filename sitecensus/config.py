@@ -61,6 +61,19 @@ class ConsolidationForm(Strict):
         return self
 
 
+class Silence(Strict):
+    """A verified false positive: rule `rule` does not count where the finding's URL matches `url` (a
+    pattern with * wildcards; no url = the whole rule for this unit)."""
+
+    rule: str = Field(pattern=r"^[VDJGS]\d+$")
+    url: str | None = None
+    reason: str = Field(min_length=2)
+
+
+class GlobalSilence(Silence):
+    unit: str | None = None      # no unit = every unit
+
+
 class Unit(Strict):
     name: str = Field(min_length=1)
     kind: Literal["部门", "街道", "其他"]
@@ -69,6 +82,7 @@ class Unit(Strict):
     consolidation: ConsolidationForm = ConsolidationForm()
     columns: list[PinnedColumn] = []
     no_external_services: bool = False   # 2019: a department without external services (scored out of 75 × 4/3)
+    silence: list[Silence] = []          # verified false positives of this unit's site
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -143,6 +157,7 @@ class Settings(Strict):
     crawl: CrawlSettings
     probes: ProbeSettings
     consolidation: ConsolidationSettings
+    silence: list[GlobalSilence] = []    # verified false positives for all (or one) unit
 
 
 class WrongForm(Strict):
@@ -167,6 +182,10 @@ class Config:
 
     def profile(self, name: str | None = None) -> Profile:
         return load_profile(self.directory, name or self.settings.profile)
+
+    def silences_for(self, unit: Unit) -> list[dict]:
+        entries = [s.model_dump(exclude={"unit"}) for s in self.settings.silence if s.unit in (None, unit.name)]
+        return entries + [s.model_dump() for s in unit.silence]
 
     def unit(self, name: str) -> Unit:
         for unit in self.units:

@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from sitecensus.store import Judgement, Result, Scan, Site
 
-SITE_KEYS = ("unit", "url", "verdict", "vetoed", "score", "stats", "findings")
-FINDING_KEYS = ("code", "severity", "points", "count", "title", "fingerprint", "evidence", "hint")
+SITE_KEYS = ("unit", "url", "verdict", "vetoed", "score", "stats", "findings", "indicators")
+FINDING_KEYS = ("code", "severity", "points", "count", "title", "fingerprint", "evidence", "hint", "for_reference",
+                "silenced", "silence_reason")
 
 
 def full_document(session: Session, judgement: Judgement, timezone: str) -> dict:
@@ -24,7 +25,9 @@ def full_document(session: Session, judgement: Judgement, timezone: str) -> dict
 
 
 def contract_document(full: dict) -> dict:
-    """Trim the full document to the public JSON contract."""
+    """Trim the full document to the public JSON contract (DESIGN.md), plus the score's explanation:
+    per site `indicators` (points, cap, taken, the findings behind them), per finding `hint`,
+    `for_reference` (a deduction on a vetoed site) and `silenced` / `silence_reason`."""
     return {"scan": {k: full["scan"][k] for k in ("id", "as_of", "profile")},
             "sites": [{**{k: site[k] for k in SITE_KEYS},
                        "findings": [{k: f[k] for k in FINDING_KEYS} for f in site["findings"]]}

@@ -107,6 +107,12 @@ def _link_hosts(session: Session, site: Site) -> dict[str, LinkFact]:
     return hosts
 
 
+def _current_silences(config: Config, site: Site) -> list[dict]:
+    """The register's silences as they are now (a rescore honours a silence added after the scan)."""
+    unit = next((u for u in config.units if u.name == site.unit), None)
+    return config.silences_for(unit) if unit else (site.flags or {}).get("silence", [])
+
+
 def _stats(session: Session, site: Site, targets: list[Target], columns: list) -> dict:
     pages = session.scalar(select(func.count()).select_from(Page).where(Page.site_id == site.id))
     links = session.scalar(select(func.count(func.distinct(Link.target))).where(Link.site_id == site.id))
@@ -134,7 +140,8 @@ def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profi
         identifiers=(home_facts or {}).get("identifiers", {}),
         service_links=_service_links(session, site, profile.services.online_keywords),
         link_hosts=_link_hosts(session, site),
-        no_external_services=bool((site.flags or {}).get("no_external_services")))
+        no_external_services=bool((site.flags or {}).get("no_external_services")),
+        silences=_current_silences(config, site))
     _page_facts(session, site, snap)
     return snap
 

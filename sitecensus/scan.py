@@ -173,7 +173,7 @@ def register_scan(sessions: sessionmaker[Session], config: Config, units: list[U
         for unit in units:
             plan = unit.consolidation.model_dump()
             pinned = [p.model_dump() for p in unit.columns]
-            flags = {"no_external_services": unit.no_external_services}
+            flags = {"no_external_services": unit.no_external_services, "silence": config.silences_for(unit)}
             if not unit.urls:
                 scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=None, plan=plan, pinned=pinned,
                                        flags=flags, state="unregistered"))

@@ -3,6 +3,7 @@ import json
 import shutil
 
 import jsonschema
+import pytest
 import yaml
 
 from tests.conftest import run_cli
@@ -118,3 +119,39 @@ def test_inspect_shows_what_the_crawler_extracts(world):
     assert facts["identifiers"]["site_code"] == "3302060011" and facts["identifiers"]["icp"].startswith("浙ICP备")
     home = run_cli("inspect", world.urls["notice"], config=world.config, check=True)
     assert "关停公告：“本网站将于" in home.stdout and world.urls["portal"] in home.stdout
+
+
+def test_silenced_finding_stays_in_json_and_on_the_sheet(world, tmp_path):
+    config = tmp_path / "config"
+    shutil.copytree(world.config, config)
+    settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
+    store = settings["store_url"].removeprefix("sqlite:///")
+    shutil.copy(store, tmp_path / "copy.db")
+    settings.update(store_url=f"sqlite:///{tmp_path / 'copy.db'}", output_dir=str(tmp_path / "out"))
+    (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    register = yaml.safe_load((config / "units.yaml").read_text(encoding="utf-8"))
+    unit = next(u for u in register["units"] if u["name"] == "区商务局")
+    unit["silence"] = [{"rule": "D2", "url": "*/error.html", "reason": "办事系统已下线，入口保留供查询历史"}]
+    (config / "units.yaml").write_text(yaml.safe_dump(register, allow_unicode=True), encoding="utf-8")
+    result = run_cli("rescore", str(world.document["scan"]["id"]), "--json", "--as-of",
+                     world.as_of.strftime("%Y-%m-%dT%H:%M"), config=config, check=True)
+    site = next(s for s in json.loads(result.stdout)["sites"] if s["url"] == world.urls["broken"])
+    silenced = [f for f in site["findings"] if f["silenced"]]
+    assert len(silenced) == 1 and silenced[0]["evidence"][0]["url"].endswith("/error.html")
+    assert silenced[0]["silence_reason"] == "办事系统已下线，入口保留供查询历史"
+    assert site["score"] == pytest.approx(world.site("broken")["score"] + 0.1)
+    assert silenced[0]["fingerprint"] not in site["indicators"]["D2"]["findings"]
+    sheet = next(p.read_text(encoding="utf-8") for p in (tmp_path / "out" / "sheets").glob("*.html")
+                 if "区商务局" in p.read_text(encoding="utf-8"))
+    assert "已核实排除" in sheet and "办事系统已下线" in sheet
+
+
+def test_silence_needs_a_reason(world, tmp_path):
+    config = tmp_path / "config"
+    shutil.copytree(world.config, config)
+    text = (config / "units.yaml").read_text(encoding="utf-8")
+    register = yaml.safe_load(text)
+    register["units"][0]["silence"] = [{"rule": "D2"}]
+    (config / "units.yaml").write_text(yaml.safe_dump(register, allow_unicode=True), encoding="utf-8")
+    result = run_cli("units", config=config)
+    assert result.returncode == 2 and "silence.0.reason" in result.stderr
