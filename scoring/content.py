@@ -1,8 +1,6 @@
 """Content rules: V4 严重错误, S2 personal data exposed, S4 items dated in the future."""
 from __future__ import annotations
 
-from collections import defaultdict
-
 from scoring.findings import Evidence
 from scoring.registry import RULES, rule
 
@@ -20,10 +18,7 @@ def _advisory(snap, profile, code, key, evidence, title, count=None):
 def serious_errors(snap, profile):
     if not profile.serious_errors:
         return []
-    by_word = defaultdict(list)
-    for note in snap.notes:
-        if note.kind in ("wrong_form", "banned"):
-            by_word[(note.kind, note.detail["word"], note.detail.get("correct"))].append(note)
+    by_word = snap.notes_by(("wrong_form", "banned"), lambda n: (n.kind, n.detail["word"], n.detail.get("correct")))
     findings = []
     for (kind, word, correct), notes in by_word.items():
         what = f"“{word}”应为“{correct}”" if kind == "wrong_form" else f"违规内容“{word}”"
@@ -37,10 +32,7 @@ def serious_errors(snap, profile):
       "页面公开了带有效校验位的身份证号码或手机号码等个人信息。",
       "删除或遮盖页面中的身份证号、手机号等个人信息（如 110***********002X），公示材料发布前做脱敏处理。")
 def personal_data(snap, profile):
-    by_page = defaultdict(list)
-    for note in snap.notes:
-        if note.kind in ("id_card", "mobile"):
-            by_page[note.url].append(note)
+    by_page = snap.notes_by(("id_card", "mobile"), lambda n: n.url)
     label = {"id_card": "身份证号", "mobile": "手机号"}
     return [_advisory(snap, profile, "S2", url,
                       [Evidence(url=url, detail=f"{label[n.kind]} {n.detail['masked']}：{n.detail['context']}") for n in notes],

@@ -27,6 +27,15 @@ def usable(column) -> bool:
     return column.crawled and not column.blank
 
 
+def channel_problem(columns) -> str | None:
+    """Why there is no working consultation channel, or None when there is one."""
+    if not columns:
+        return "未开设政务咨询类栏目"
+    if not any(usable(c) for c in columns):
+        return "政务咨询类栏目无法使用：" + "、".join(c.name for c in columns)
+    return None
+
+
 def _messages(column, since: date, until: date) -> list[dict]:
     return [i for i in column.items if i.get("date") and since <= date.fromisoformat(i["date"]) <= until]
 
@@ -40,9 +49,9 @@ def unanswered_messages(snap, profile):
     today = snap.as_of.date()
     columns = consultation_columns(snap, profile)
     findings = []
-    if spec.veto_no_channel and not any(usable(c) for c in columns):
-        detail = "未发现可用的政务咨询类栏目" if not columns else "政务咨询类栏目无法使用：" + "、".join(c.name for c in columns)
-        findings.append(RULES["V5"].finding(snap, f"{snap.url}#channel", evidence=[Evidence(url=snap.url, detail=detail)],
+    problem = channel_problem(columns)
+    if spec.veto_no_channel and problem:
+        findings.append(RULES["V5"].finding(snap, f"{snap.url}#channel", evidence=[Evidence(url=snap.url, detail=problem)],
                                             title="互动回应差：没有可用的在线咨询建言渠道"))
     overdue = []
     for column in columns:
@@ -64,11 +73,11 @@ def consultation_channel(snap, profile):
     spec = profile.interaction
     today = snap.as_of.date()
     columns = consultation_columns(snap, profile)
-    if not columns or not any(usable(c) for c in columns):
-        detail = "未开设政务咨询类栏目" if not columns else "栏目无法使用：" + "、".join(c.name for c in columns)
+    problem = channel_problem(columns)
+    if problem:
         return [RULES["D5"].finding(snap, f"{snap.url}#channel", points=spec.missing_points,
-                                    evidence=[Evidence(url=columns[0].url if columns else snap.url, detail=detail)],
-                                    title=f"政务咨询：{detail}")]
+                                    evidence=[Evidence(url=columns[0].url if columns else snap.url, detail=problem)],
+                                    title=f"政务咨询：{problem}")]
     since = today - timedelta(days=spec.lookback_days)
     if any(_messages(c, since, today) for c in columns):
         return []

@@ -1,8 +1,6 @@
 """Safety rules: S1 hidden links (暗链), S3 links to banned or hijacked domains."""
 from __future__ import annotations
 
-from collections import defaultdict
-
 from scoring.content import _advisory
 from scoring.findings import Evidence
 from scoring.registry import rule
@@ -16,10 +14,7 @@ def _host(netloc: str) -> str:
       "页面中隐藏（display:none、移出屏幕、零尺寸、字号为 0、与背景同色等）的指向外部网站的链接。",
       "删除隐藏链接，检查网页模板和服务器是否被篡改，修补漏洞后修改后台密码。")
 def hidden_links(snap, profile):
-    by_target = defaultdict(list)
-    for note in snap.notes:
-        if note.kind == "hidden_link":
-            by_target[note.detail["url"]].append(note)
+    by_target = snap.notes_by(("hidden_link",), lambda n: n.detail["url"])
     if not by_target:
         return []
     evidence = [Evidence(url=target, source=notes[0].url,

@@ -121,3 +121,11 @@ class SiteSnapshot:
     link_hosts: dict[str, LinkFact] = field(default_factory=dict)  # every linked host, first link to it
     no_external_services: bool = False
     silences: list[dict] = field(default_factory=list)   # [{rule, url (glob or None), reason}]
+
+    def notes_by(self, kinds: tuple[str, ...], key) -> dict[str, list[PageNote]]:
+        """Notes of these kinds grouped by key(note), in page order."""
+        groups: dict[str, list[PageNote]] = {}
+        for note in self.notes:
+            if note.kind in kinds:
+                groups.setdefault(key(note), []).append(note)
+        return groups
