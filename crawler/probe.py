@@ -3,11 +3,13 @@ total timeout per probe (the census counts a probe as failed when the page has n
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import httpx
+from cryptography import x509
 
 
 @dataclass
@@ -67,3 +69,44 @@ async def probe_rounds(urls: list[str], rounds: int, spacing: float, timeout: fl
         if index < rounds - 1:
             await asyncio.sleep(spacing)
     return results
+
+
+async def tls_status(url: str, timeout: float) -> dict:
+    """HTTPS facts for G4: is there HTTPS at all, is the certificate trusted, when does it expire.
+
+    The certificate is read without verification (to describe even a bad one), then a verified
+    handshake says whether browsers would trust it.
+    """
+    parts = httpx.URL(url)
+    host = parts.host
+    port = parts.port or 443 if parts.scheme == "https" else 443
+    result: dict = {"scheme": parts.scheme, "host": host, "port": port, "https": False}
+    reader = writer = None
+    try:
+        loose = ssl.create_default_context()
+        loose.check_hostname, loose.verify_mode = False, ssl.CERT_NONE
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=loose, server_hostname=host),
+                                                timeout)
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+    except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
+        result["error"] = f"{type(exc).__name__}: {exc}"[:200]
+        return result
+    finally:
+        if writer is not None:
+            writer.close()
+    cert = x509.load_der_x509_certificate(der)
+    result.update(https=True, not_after=cert.not_valid_after_utc.isoformat(),
+                  issuer=cert.issuer.rfc4514_string()[:200], subject=cert.subject.rfc4514_string()[:200])
+    try:
+        strict = ssl.create_default_context()
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=strict, server_hostname=host), timeout)
+        writer.close()
+        result["trusted"] = True
+    except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
+        result["trusted"], result["trust_error"] = False, f"{getattr(exc, 'verify_message', '') or exc}"[:200]
+    return result
+
+
+async def tls_round(urls: list[str], timeout: float) -> dict[str, dict]:
+    results = await asyncio.gather(*(tls_status(url, timeout) for url in urls))
+    return dict(zip(urls, results))

@@ -1,7 +1,9 @@
-"""Identity rules: G1 footer identifiers, G2 host under .gov.cn, G3 SiteIDCode meta matches the footer."""
+"""Identity rules: G1 footer identifiers, G2 host under .gov.cn, G3 SiteIDCode meta matches the footer,
+G4 HTTPS and its certificate."""
 from __future__ import annotations
 
 import ipaddress
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from scoring.content import _advisory
@@ -55,3 +57,29 @@ def site_code_meta(snap, profile):
         return []
     detail = "缺少 SiteIDCode 标签" if not meta else f"SiteIDCode 标签为 {meta}，页脚为 {footer}"
     return [_advisory(snap, profile, "G3", snap.url, [Evidence(url=snap.url, detail=detail)], f"网站标识码标签问题：{detail}", 1)]
+
+
+@rule("G4", "HTTPS 与证书", "advisory",
+      "网站应支持 HTTPS，证书应有效、受信任且未过期；证书临近到期的提前提示。",
+      "为网站部署受信任的 HTTPS 证书（可用政务云统一证书），并在到期前续期。")
+def https_certificate(snap, profile):
+    tls = snap.tls
+    if not tls:
+        return []
+    problems = []
+    if not tls.get("https"):
+        problems.append("未启用 HTTPS")
+    else:
+        expires = datetime.fromisoformat(tls["not_after"])
+        days = (expires - snap.as_of).days
+        if days < 0:
+            problems.append(f"证书已于 {expires:%Y-%m-%d} 过期")
+        elif days <= profile.cert_warning_days:
+            problems.append(f"证书将于 {expires:%Y-%m-%d} 到期（还有 {days} 天）")
+        if not tls.get("trusted"):
+            problems.append(f"证书不受信任：{tls.get('trust_error', '')}")
+    if not problems:
+        return []
+    where = f"https://{tls['host']}:{tls['port']}/" if tls.get("https") else snap.url
+    return [_advisory(snap, profile, "G4", snap.url, [Evidence(url=where, detail=p) for p in problems],
+                      "HTTPS：" + "；".join(problems), len(problems))]

@@ -120,6 +120,7 @@ class SiteSnapshot:
     service_links: list[LinkFact] = field(default_factory=list)   # attachments and online-system links
     link_hosts: dict[str, LinkFact] = field(default_factory=dict)  # every linked host, first link to it
     no_external_services: bool = False
+    tls: dict | None = None      # HTTPS facts: https, trusted, not_after, trust_error (None: not checked)
     silences: list[dict] = field(default_factory=list)   # [{rule, url (glob or None), reason}]
 
     def notes_by(self, kinds: tuple[str, ...], key) -> dict[str, list[PageNote]]:

@@ -141,7 +141,7 @@ def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profi
         service_links=_service_links(session, site, profile.services.online_keywords),
         link_hosts=_link_hosts(session, site),
         no_external_services=bool((site.flags or {}).get("no_external_services")),
-        silences=_current_silences(config, site))
+        silences=_current_silences(config, site), tls=site.tls)
     _page_facts(session, site, snap)
     return snap
 

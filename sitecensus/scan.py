@@ -25,7 +25,7 @@ from crawler.extract.links import netloc
 from crawler.extract.page import ExtractOptions
 from crawler.extract.textscan import Entry, TextMatcher
 from crawler.items import FetchItem, PageItem
-from crawler.probe import probe_rounds
+from crawler.probe import probe_rounds, tls_round
 from scoring.profile import Profile
 from sitecensus.config import Config, Dictionaries, Unit
 from sitecensus.store import Column, Fetch, Link, Page, Probe, Scan, Site
@@ -150,13 +150,17 @@ class StoreSink:
         self.pending = 0
 
 
-def _probe_thread(urls: list[str], config: Config, out: list) -> threading.Thread:
+def _probe_thread(urls: list[str], config: Config, out: list, tls: dict) -> threading.Thread:
     probes = config.settings.probes
+
+    async def both():
+        out.extend(await probe_rounds(urls, probes.per_scan, probes.spacing_seconds, probes.timeout_seconds,
+                                      config.settings.crawl.user_agent))
+        tls.update(await tls_round(urls, probes.timeout_seconds))
 
     def run():
         try:
-            out.extend(asyncio.run(probe_rounds(urls, probes.per_scan, probes.spacing_seconds,
-                                                probes.timeout_seconds, config.settings.crawl.user_agent)))
+            asyncio.run(both())
         except Exception:  # noqa: BLE001 - probes must never take the scan down
             log.exception("home-page probes failed")
 
@@ -198,8 +202,9 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
     site_ids = {s.url: s.id for s in sites}
     sink = StoreSink(sessions, scan_id, site_ids, on_page)
     probes: list = []
+    tls: dict[str, dict] = {}
     started = time.monotonic()
-    prober = _probe_thread(list(site_ids), config, probes) if site_ids else None
+    prober = _probe_thread(list(site_ids), config, probes, tls) if site_ids else None
     if site_ids:
         process = CrawlerProcess(scrapy_settings(config, log_file))
         registry = ScanRegistry({netloc(u) for u in site_ids}, {config.settings.portal.host})
@@ -215,6 +220,8 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
         session.execute(insert(Probe), [{"scan_id": scan_id, "url": p.url, "at": p.at, "ok": p.ok, "status": p.status,
                                          "error": p.error, "elapsed_ms": p.elapsed_ms, "bytes": p.bytes}
                                         for p in probes]) if probes else None
+        for url, facts in tls.items():
+            session.execute(update(Site).where(Site.id == site_ids[url]).values(tls=facts))
     find_columns(sessions, scan_id, profile)
     with sessions.begin() as session:
         session.execute(update(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).values(state="crawled"))

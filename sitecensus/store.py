@@ -59,6 +59,7 @@ class Site(Base):
     plan: Mapped[dict] = mapped_column(JSON, default=dict)     # the consolidation form at scan time
     pinned: Mapped[list] = mapped_column(JSON, default=list)   # pinned columns from units.yaml
     flags: Mapped[dict] = mapped_column(JSON, default=dict)    # unit flags (no_external_services, silence)
+    tls: Mapped[dict | None] = mapped_column(JSON)             # HTTPS facts (crawler.probe.tls_status)
     state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | crawled | unregistered | failed
     error: Mapped[str | None] = mapped_column(Text)
     scan: Mapped[Scan] = relationship(back_populates="sites")

@@ -1,6 +1,7 @@
 """Serve generated sites on 127.0.0.1, one HTTP server (own port) per site, in background threads."""
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -72,11 +73,14 @@ class _QuietServer(ThreadingHTTPServer):
 class DemoServer:
     """Bind first (so pages can name their own port), then `serve(files)`."""
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", tls: "ssl.SSLContext | None" = None):
         handler = type("Handler", (_Handler,), {"files": SiteFiles()})
         self.httpd = _QuietServer((host, 0), handler)
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.handler = handler
-        self.base_url = f"http://{host}:{self.httpd.server_address[1]}/"
+        scheme = "https" if tls is not None else "http"
+        self.base_url = f"{scheme}://{host}:{self.httpd.server_address[1]}/"
         self.thread: threading.Thread | None = None
 
     def serve(self, files: SiteFiles) -> None:
