@@ -6,8 +6,12 @@ from scoring.findings import Evidence
 from scoring.registry import rule
 
 
-def _host(netloc: str) -> str:
-    return netloc.split(":")[0].lower()
+def _listed(netloc: str, banned: str) -> bool:
+    """An entry with a port names one host:port; without, a host and its subdomains."""
+    if ":" in banned:
+        return netloc.lower() == banned
+    host = netloc.split(":")[0].lower()
+    return host == banned or host.endswith("." + banned)
 
 
 @rule("S1", "暗链", "advisory",
@@ -28,7 +32,6 @@ def hidden_links(snap, profile):
       "删除指向违规域名的链接；如为原合作网站域名被抢注，及时撤下链接。")
 def banned_hosts(snap, profile):
     banned = {h.lower() for h in snap.context.banned_hosts}
-    evidence = [Evidence(url=link.target, source=link.source, detail=f"链接到名单中的域名 {_host(host)}")
-                for host, link in snap.link_hosts.items()
-                if any(_host(host) == b or _host(host).endswith("." + b) for b in banned)]
+    evidence = [Evidence(url=link.target, source=link.source, detail=f"链接到名单中的域名 {host}")
+                for host, link in snap.link_hosts.items() if any(_listed(host, b) for b in banned)]
     return [_advisory(snap, profile, "S3", snap.url, evidence, f"链接到 {len(evidence)} 个违规域名")] if evidence else []

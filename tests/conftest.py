@@ -95,6 +95,9 @@ def world(tmp_path_factory):
         settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
         settings["crawl"]["max_response_bytes"] = 2_000_000
         (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+        words = yaml.safe_load((config / "dictionaries.yaml").read_text(encoding="utf-8"))
+        words["banned_hosts"] = [urls["dead"].split("/")[2]]   # a lapsed domain only the "broken" site links to
+        (config / "dictionaries.yaml").write_text(yaml.safe_dump(words, allow_unicode=True), encoding="utf-8")
         register = yaml.safe_load((config / "units.yaml").read_text(encoding="utf-8"))
         nasty = next(u for u in register["units"] if u["name"] == "区卫生和计划生育局")
         nasty["columns"] = [{"url": urls["nasty"] + "odd/index.html", "category": "通知公告", "name": "异常页面栏目"}]

@@ -116,3 +116,9 @@ def test_s4_item_dated_in_the_future(world):
 def test_advisory_rules_take_no_points_by_default(world):
     for code in ("G1", "G2", "G3", "S1", "S2", "S4"):
         assert all(f["severity"] == "advisory" and f["points"] == 0 for f in world.findings("bad", code))
+
+
+def test_s3_link_to_a_banned_host(world):
+    s3 = world.findings("broken", "S3")[0]
+    assert s3["evidence"][0]["url"].startswith(world.urls["dead"].rstrip("/"))
+    assert "S3" not in world.codes("healthy")

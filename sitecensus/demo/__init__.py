@@ -35,7 +35,7 @@ def serve_demo_sites(today: date, specs: list[SiteSpec] | None = None):
                 server = servers[spec.key]
                 server.serve(build_site(spec, server.base_url, today, external, portal, dead))
         urls = {spec.key: servers[spec.key].base_url if not spec.down else closed_port_url() for spec in specs}
-        yield {**urls, "portal": portal, "external": external}
+        yield {**urls, "portal": portal, "external": external, "dead": dead}
     finally:
         for server in [*servers.values(), *extra.values()]:
             server.close()
