@@ -53,6 +53,20 @@ def guide_elements(snap, profile):
             for url, title, missing in guides(snap, profile) if missing]
 
 
+SERVICE_CATEGORIES = ("办事服务", "通知公告")
+SERVICE_TITLE_WORDS = ("通知", "公告", "指南", "办事", "服务", "下载", "表格")
+
+
+def service_pages(snap, profile) -> set[str]:
+    """Pages of 办事服务 and 通知公告 columns: their list pages and their items."""
+    pages = set()
+    for column in snap.columns:
+        if category(column, profile) in SERVICE_CATEGORIES:
+            pages.add(column.url)
+            pages.update(item["url"] for item in column.items)
+    return pages
+
+
 def _failed_download(link) -> str | None:
     if link.outcome == "broken":
         return f"无法下载（{link.error or link.status}）"
@@ -62,14 +76,16 @@ def _failed_download(link) -> str | None:
 
 
 @rule("D9", "附件下载", "deduction",
-      "办事和通知公告页面提供的附件、表格无法下载，或下载得到的是错误网页的，每个扣分。",
+      "办事服务和通知公告页面（栏目中的页面，或标题为通知、公告、指南、办事、表格下载的页面）提供的附件、表格无法下载，或下载得到的是错误网页的，每个扣分。",
       "重新上传缺失的附件和表格，检查链接地址，确保点击即可下载文件。")
 def attachment_downloads(snap, profile):
     if snap.no_external_services:
         return []
     failed, seen = [], set()
+    pages = service_pages(snap, profile)
     for link in snap.service_links:
-        why = _failed_download(link) if link.kind == "attachment" else None
+        on_service_page = link.source in pages or any(w in link.source_title for w in SERVICE_TITLE_WORDS)
+        why = _failed_download(link) if link.kind == "attachment" and on_service_page else None
         if why and link.target not in seen:
             seen.add(link.target)
             failed.append(Evidence(url=link.target, source=link.source, detail=f"{link.text or '附件'}：{why}"))

@@ -99,6 +99,7 @@ class LinkFact:
     status: int | None = None
     error: str | None = None
     content_type: str | None = None
+    source_title: str = ""
 
 
 @dataclass

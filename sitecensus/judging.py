@@ -92,10 +92,11 @@ def _service_links(session: Session, site: Site, keywords: list[str]) -> list[Li
     wanted = or_(Link.kind == "attachment", *(Link.text.contains(word) for word in keywords))
     rows = session.execute(
         select(Link.source, Link.target, Link.kind, Link.text, Fetch.outcome, Fetch.status, Fetch.error,
-               Fetch.content_type)
+               Fetch.content_type, Page.title)
         .outerjoin(Fetch, (Fetch.scan_id == site.scan_id) & (Fetch.url == Link.target))
+        .outerjoin(Page, (Page.site_id == site.id) & (Page.url == Link.source))
         .where(Link.site_id == site.id, wanted))
-    return [LinkFact(*row) for row in rows]
+    return [LinkFact(*row[:8], source_title=row[8] or "") for row in rows]
 
 
 def _link_hosts(session: Session, site: Site) -> dict[str, LinkFact]:

@@ -31,13 +31,6 @@ def test_specs() -> list[SiteSpec]:
     return demo_specs() + [
         SiteSpec("down", "区财政局", "宁波市北仑区财政局", [], down=True),
         SiteSpec("navfresh", "区交通运输局", "宁波市北仑区交通运输局", fresh_columns, nav_only=True),
-        SiteSpec("bad", "区人力资源和社会保障局", "宁波市北仑区人力资源和社会保障局", [
-            ColumnSpec("工作动态", "xwdt/gzdt", [-10] + _fresh(0, 2, 11)),
-            ColumnSpec("通知公告", "tzgg", _fresh(1, 10, 8)),
-            ColumnSpec("领导信箱", "hdjl/ldxx", [5, 40, 120, 200], pending=(120,)),
-            ColumnSpec("网上调查", "hdjl/wsdc", [30, 200]),
-            ColumnSpec("办事指南", "bsfw/bszn", _fresh(3, 20, 6), guide_missing=5)],
-            bad_content=True, footer_gaps=True),
         SiteSpec("nasty", "区卫生和计划生育局", '卫生局<script>alert("x")</script>',
                  [ColumnSpec('动态<script>alert("x")</script>', "xwdt", _fresh(0, 1, 12))], nasty=True),
     ]

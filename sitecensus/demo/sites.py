@@ -91,6 +91,13 @@ def demo_specs() -> list[SiteSpec]:
                  plan=closing(1)),
         SiteSpec("overdue", "区招商局", "宁波市北仑区招商局", standard(2, 8, 25, 60), site_code="3302060019",
                  plan=closing(-3)),
+        SiteSpec("bad", "区人力资源和社会保障局", "宁波市北仑区人力资源和社会保障局", [
+            ColumnSpec("工作动态", "xwdt/gzdt", [-10] + _fresh(0, 2, 11)),
+            ColumnSpec("通知公告", "tzgg", _fresh(1, 10, 8)),
+            ColumnSpec("领导信箱", "hdjl/ldxx", [5, 40, 120, 200], pending=(120,)),
+            ColumnSpec("网上调查", "hdjl/wsdc", [30, 200]),
+            ColumnSpec("办事指南", "bsfw/bszn", _fresh(3, 20, 6), guide_missing=5)],
+            bad_content=True, footer_gaps=True, site_code="3302060022"),
         SiteSpec("closed", "区科技局", "宁波市北仑区科技局", [], redirect_to_portal=True, site_code="3302060020",
                  plan=closing(-2)),
     ]
