@@ -14,6 +14,7 @@ product's own scan pipeline (Scrapy spiders, store, column discovery, scoring, r
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,7 +36,7 @@ def bench_config(out: Path, per_host: int) -> Config:
     settings.output_dir = str(out / "reports")
     settings.crawl.per_host_concurrency = per_host
     settings.crawl.per_host_delay_seconds = 0
-    settings.crawl.total_concurrency = 128
+    settings.crawl.total_concurrency = int(os.environ.get("BENCH_CONCURRENCY", "128"))
     settings.crawl.max_pages_per_site = 100_000
     settings.crawl.max_depth = 50
     settings.crawl.download_timeout_seconds = 10

@@ -12,13 +12,16 @@ import httpx
 from cryptography import x509
 
 
+BLOCKED_STATUS = frozenset((401, 403, 407, 412, 429, 451))
+
+
 @dataclass
 class ProbeResult:
     url: str
     at: datetime
     ok: bool
     status: int | None = None
-    error: str | None = None        # dns | connect | tls | timeout | http_<status> | empty
+    error: str | None = None        # dns | connect | tls | timeout | http_<status> | blocked_<status> | empty
     elapsed_ms: int | None = None
     bytes: int = 0
 
@@ -46,6 +49,8 @@ async def probe(client: httpx.AsyncClient, url: str, timeout: float) -> ProbeRes
         return ProbeResult(url, at, False, error=_error_class(exc), elapsed_ms=int((time.monotonic() - started) * 1000))
     elapsed = int((time.monotonic() - started) * 1000)
     size = len(response.content)
+    if response.status_code in BLOCKED_STATUS:  # the site refuses us, which says nothing of its availability
+        return ProbeResult(url, at, False, response.status_code, f"blocked_{response.status_code}", elapsed, size)
     if response.status_code >= 400:
         return ProbeResult(url, at, False, response.status_code, f"http_{response.status_code}", elapsed, size)
     if size == 0:

@@ -30,6 +30,7 @@ def test_specs() -> list[SiteSpec]:
     fresh_columns = [ColumnSpec("工作动态", "xwdt/gzdt", _fresh(0, 1, 12)), ColumnSpec("通知公告", "tzgg", _fresh(1, 5, 8))]
     return demo_specs() + [
         SiteSpec("down", "区财政局", "宁波市北仑区财政局", [], down=True),
+        SiteSpec("blocked", "区住房和城乡建设局", "宁波市北仑区住房和城乡建设局", [], blocked=True),
         SiteSpec("navfresh", "区交通运输局", "宁波市北仑区交通运输局", fresh_columns, nav_only=True),
         SiteSpec("nasty", "区卫生和计划生育局", '卫生局<script>alert("x")</script>',
                  [ColumnSpec('动态<script>alert("x")</script>', "xwdt", _fresh(0, 1, 12))], nasty=True),

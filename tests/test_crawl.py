@@ -111,3 +111,16 @@ def test_pinned_column_overrides_discovery(world):
     assert pinned["name"] == "异常页面栏目" and pinned["category"] == "通知公告"
     d4 = next(f for f in world.findings("nasty", "D4") if "异常页面栏目" in f["title"])
     assert "异常页面栏目（通知公告）" in d4["evidence"][0]["detail"]  # its own name would classify as 'other'
+
+
+def test_home_page_that_blocks_us_is_could_not_verify(world):
+    site = world.site("blocked")
+    assert site["verdict"] == "无法检测" and site["score"] is None and not site["vetoed"]
+    home = world.fetch("blocked", "/")
+    assert (home.outcome, home.status) == ("unverifiable", 403)
+
+
+def test_unreachable_home_page_is_judged_by_its_probes(world):
+    home = world.fetch("down", "/")
+    assert (home.outcome, home.error) == ("broken", "connect")
+    assert world.site("down")["verdict"] == "不合格"

@@ -49,6 +49,7 @@ class SiteSpec:
     notice_links_portal: bool = True
     plan: dict = field(default_factory=dict)   # consolidation form; closure_month as a month offset
     down: bool = False                         # nothing listens at its address
+    blocked: bool = False                      # a firewall answers 403 to every request
     nasty: bool = False                        # redirect loop, oversized page, broken HTML, <script> in titles
     bad_content: bool = False                  # wrong wording, personal data, 暗链, dead attachments and systems
     footer_gaps: bool = False                  # no ICP number, SiteIDCode meta unlike the footer
@@ -152,6 +153,9 @@ class _Writer:
         spec = self.spec
         if spec.redirect_to_portal:
             self.files.fallback = Reply(301, b"", headers={"Location": self.portal})
+            return self.files
+        if spec.blocked:
+            self.files.fallback = Reply(403, "<html><body>Access Denied 访问被拒绝</body></html>".encode())
             return self.files
         self.put("/css/style.css", "body{font-size:14px}")
         self.files.pages["/css/style.css"].content_type = "text/css"
