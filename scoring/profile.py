@@ -121,6 +121,7 @@ class ConsolidationRule(Strict):
 
 class Consolidation(Strict):
     notice_keywords: list[str]
+    notice_site_words: list[str]     # a notice speaks of the website itself (本网站, 本站 …)
     notice_max_page_chars: int = Field(gt=0)
     J1: ConsolidationRule
     J2: ConsolidationRule

@@ -59,6 +59,7 @@ def extract_options(profile: Profile, dictionaries: Dictionaries) -> ExtractOpti
     return ExtractOptions(placeholders=tuple(profile.column_update.placeholders),
                           notice_keywords=tuple(profile.consolidation.notice_keywords),
                           notice_max_page_chars=profile.consolidation.notice_max_page_chars,
+                          notice_site_words=tuple(profile.consolidation.notice_site_words),
                           min_list_items=profile.column_update.min_list_items,
                           matcher=text_matcher(profile, dictionaries))
 

@@ -29,6 +29,7 @@ class ExtractOptions:
     placeholders: tuple[str, ...] = ("暂无信息", "暂无数据", "正在建设中", "栏目建设中", "敬请期待")
     notice_keywords: tuple[str, ...] = ("关停", "停止更新", "迁移至", "整合至")
     notice_max_page_chars: int = 600
+    notice_site_words: tuple[str, ...] = ("本网站", "本站", "网站", "门户")
     min_list_items: int = 3
     matcher: TextMatcher | None = None   # V4 dictionaries and guide-element labels, one automaton
 
@@ -142,7 +143,7 @@ def analyse_page(url: str, body: bytes, content_type: str | None, reference: dat
     if is_home:
         facts.nav = extract_nav(tree, url, encoding)
         facts.notice = find_notice(tree, facts.content_chars, list(options.notice_keywords),
-                                   options.notice_max_page_chars, url, encoding)
+                                   options.notice_max_page_chars, url, encoding, options.notice_site_words)
     facts.kind = _kind(facts, is_home, options.min_list_items)
     # A service guide: an article titled 指南, or one whose own content (not the footer) shows several labels.
     if facts.kind == "article" and options.matcher is not None:
