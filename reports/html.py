@@ -12,6 +12,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from scoring.consolidation import STATE_ORDER
+
 SEVERITY_LABELS = {"veto": "单项否决", "deduction": "扣分", "advisory": "提示", "consolidation": "集约化"}
 PLAN_LABELS = {None: "未报送意见书", True: "参与整合", False: "不参与整合"}
 
@@ -48,13 +50,27 @@ def sections(site: dict) -> list[tuple[str, list[dict]]]:
     return [(name, section(name)) for name in ("veto", "deduction", "consolidation", "advisory")]
 
 
-def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = None) -> Path:
-    """Write index.html and sheets/*.html; return the dashboard's path."""
+def consolidation_board(rows: list[dict]) -> list[dict]:
+    """One row per unit: the plan against what the last scan saw, oldest overdue first."""
+    by_unit: dict[str, dict] = {}
+    for row in rows:
+        if row["site"].get("consolidation"):
+            by_unit.setdefault(row["site"]["unit"], row)
+    order = {state: i for i, state in enumerate(STATE_ORDER)}
+    return sorted(by_unit.values(), key=lambda r: (order.get(r["site"]["consolidation"]["state"], 99),
+                                                   -r["site"]["consolidation"]["overdue_days"]))
+
+
+def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = None, dashboard: bool = True) -> Path:
+    """Write index.html and sheets/*.html and return the dashboard's path; with dashboard=False (an
+    on-demand audit) write only the audited sites' sheets under audits/ and return the first one,
+    leaving the office's dashboard of the last full scan as it is."""
     env = _env()
-    sheets = out_dir / "sheets"
+    sheets = out_dir / ("sheets" if dashboard else "audits")
     sheets.mkdir(parents=True, exist_ok=True)
-    for old in sheets.glob("*.html"):
-        old.unlink()  # the folder shows one scan: a sheet of an earlier scan must not pass for current
+    if dashboard:
+        for old in sheets.glob("*.html"):
+            old.unlink()  # the folder shows one scan: a sheet of an earlier scan must not pass for current
     scan = document["scan"]
     rows = []
     for site in document["sites"]:
@@ -65,6 +81,8 @@ def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = No
             html = env.get_template("sheet.html.j2").render(scan=scan, site=site, counts=counts, sections=sections(site),
                                                              rule_names=rule_names or {})
             (sheets / name).write_text(html, encoding="utf-8")
+    if not dashboard:
+        return next((sheets / r["sheet"].split("/")[-1] for r in rows if r["site"]["url"]), sheets)
     summary = {"units": len({r["site"]["unit"] for r in rows}),
                "registered": sum(1 for r in rows if r["site"]["url"]),
                "by_verdict": {}}
@@ -72,6 +90,7 @@ def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = No
         if r["site"]["url"]:
             summary["by_verdict"][r["site"]["verdict"]] = summary["by_verdict"].get(r["site"]["verdict"], 0) + 1
     index = out_dir / "index.html"
-    index.write_text(env.get_template("dashboard.html.j2").render(scan=scan, rows=rows, summary=summary),
+    index.write_text(env.get_template("dashboard.html.j2").render(scan=scan, rows=rows, summary=summary,
+                                                                   board=consolidation_board(rows)),
                      encoding="utf-8")
     return index

@@ -85,3 +85,43 @@ def still_serving_after_closure(snap, profile):
     return [RULES["J3"].finding(snap, snap.url, severity=severity, points=points, evidence=[Evidence(
         url=snap.url, detail=f"计划 {snap.plan.closure_month} 关停，宽限期至 {window[1].isoformat()}；"
                              f"检测时仍可访问（HTTP {snap.home.status}），{notice}")])]
+
+
+STATE_ORDER = ("应已关停", "关停公告期", "待关停", "未报送意见书", "不参与整合", "已关停")
+
+
+def site_seen(snap) -> tuple[bool | None, str]:
+    """(gone?, what the scan saw) — gone: no answer at all, or a redirect to the portal / retained page."""
+    if snap is None:
+        return None, "未登记网站，无法核实"
+    home = snap.home
+    if migrated(snap):
+        return True, f"已跳转到 {home.final_url}"
+    if home is None:
+        return None, "首页未能检测"
+    if home.outcome == "broken" and home.error in ("dns", "connect"):
+        return True, "域名无法解析" if home.error == "dns" else "网站已无法连接"
+    if home.outcome == "ok":
+        return False, "仍在运行，首页有关停公告" if home.notice else "仍在运行，首页无关停公告"
+    return None, f"首页无法检测（{home.error or home.status}）"
+
+
+def consolidation_state(plan, context, today: date, snap=None) -> dict:
+    """The unit's consolidation state at the check time, from its form and what the last scan saw."""
+    gone, seen = site_seen(snap)
+    out = {"state": "未报送意见书", "seen": seen, "closure_month": plan.closure_month, "overdue_days": 0,
+           "detail": ""}
+    if plan.participates is False:
+        out.update(state="不参与整合", detail=plan.reason or "")
+    elif plan.participates:
+        due, overdue = closure_window(plan, context)
+        if gone:
+            out["state"] = "已关停"
+        elif today < due:
+            out.update(state="待关停", detail=f"关停公告应自 {due.isoformat()} 起悬挂")
+        elif today <= overdue:
+            out.update(state="关停公告期", detail=f"应于 {overdue.isoformat()} 前关停")
+        else:
+            out.update(state="应已关停", overdue_days=(today - overdue).days,
+                       detail=f"已超过关停期限（{overdue.isoformat()}）{(today - overdue).days} 天")
+    return out

@@ -39,21 +39,22 @@ class App:
     def select_units(self, names: list[str] | None) -> list[Unit]:
         return [self.config.unit(n) for n in names] if names else list(self.config.units)
 
-    def scan(self, units: list[Unit], as_of: datetime, profile_name: str | None = None, on_page=None) -> Outcome:
+    def scan(self, units: list[Unit], as_of: datetime, profile_name: str | None = None, on_page=None,
+             dashboard: bool = True) -> Outcome:
         profile = self.config.profile(profile_name)
         log_file = self.out_dir / "logs" / f"scan-{as_of:%Y%m%d-%H%M%S}.log"
         scan_id = run_scan(self.sessions, self.config, units, as_of, profile, log_file, on_page)
-        return self.judge(scan_id, as_of, profile_name)
+        return self.judge(scan_id, as_of, profile_name, dashboard)
 
-    def judge(self, scan_id: int, as_of: datetime, profile_name: str | None = None) -> Outcome:
+    def judge(self, scan_id: int, as_of: datetime, profile_name: str | None = None, dashboard: bool = True) -> Outcome:
         profile = self.config.profile(profile_name)
         judgement_id = judge_scan(self.sessions, scan_id, as_of, profile, self.config)
         with self.sessions() as session:
             document = full_document(session, session.get(Judgement, judgement_id), self.config.settings.timezone)
-        return Outcome(document, self.render(document), scan_id)
+        return Outcome(document, self.render(document, dashboard), scan_id)
 
-    def render(self, document: dict) -> Path:
-        return render(document, self.out_dir, {code: r.name for code, r in RULES.items()})
+    def render(self, document: dict, dashboard: bool = True) -> Path:
+        return render(document, self.out_dir, {code: r.name for code, r in RULES.items()}, dashboard)
 
     def stored(self, scan_id: int | None) -> dict:
         """The latest judgement of a scan (default: the latest finished scan)."""

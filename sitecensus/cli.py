@@ -70,10 +70,11 @@ def _summary(document: dict, dashboard: Path | None, console: Console = out) -> 
     if unregistered:
         console.print(f"未登记网站（未检测）：{len(unregistered)} 个单位", highlight=False)
     if dashboard:
-        console.print(f"总览页面：{dashboard.resolve()}", highlight=False)
+        label = "总览页面" if dashboard.name == "index.html" else "问题单"
+        console.print(f"{label}：{dashboard.resolve()}", highlight=False)
 
 
-def _crawl(application, units, as_of, profile):
+def _crawl(application, units, as_of, profile, dashboard: bool = True):
     crawled = [u for u in units if u.urls]
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} 页"),
                   TimeElapsedColumn(), console=err, transient=False) as progress:
@@ -85,7 +86,7 @@ def _crawl(application, units, as_of, profile):
             progress.update(task, advance=1, description=f"抓取 {len(crawled)} 个网站（进行中 {len(sites_seen)}）")
 
         try:
-            return application.scan(units, as_of, profile, on_page)
+            return application.scan(units, as_of, profile, on_page, dashboard)
         except ConfigError as exc:
             _fail(str(exc))
 
@@ -149,7 +150,7 @@ def audit(target: str = typer.Argument(..., help="网址，或 units.yaml 中的
         _fail(str(exc))
     if not chosen[0].urls:
         _fail(f"{chosen[0].name} 未登记网站地址，无法检测；请在 units.yaml 中填写 urls")
-    outcome = _crawl(application, chosen, when, profile)
+    outcome = _crawl(application, chosen, when, profile, dashboard=False)
     site = next(s for s in outcome.document["sites"] if s["url"])
     if as_json:
         sys.stdout.write(json.dumps(contract_document(outcome.document), ensure_ascii=False, indent=1) + "\n")

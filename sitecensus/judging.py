@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extract.links import netloc
 from scoring.profile import Profile
+from scoring.consolidation import consolidation_state
 from scoring.score import UNCHECKED, judge
 from scoring.updates import category
 from scoring.snapshot import (ColumnFact, Context, Home, LinkFact, PageNote, Plan, ProbeFact, SiteSnapshot,
@@ -22,16 +23,17 @@ from sitecensus.store import Column, Fetch, Judgement, Link, Page, Probe, Result
 UNREGISTERED = "未登记网站"
 
 
-def _home(session: Session, site: Site) -> Home | None:
-    fetch = session.scalar(select(Fetch).where(Fetch.site_id == site.id, Fetch.url == site.url).limit(1))
-    if fetch is None:
-        return None
+def _home(session: Session, site: Site) -> tuple[Home | None, dict]:
+    """The home page's fetch and, when it was parsed, its facts."""
     page = session.scalar(select(Page).where(Page.site_id == site.id, Page.is_home.is_(True)).limit(1))
     facts = page.facts if page else {}
+    fetch = session.scalar(select(Fetch).where(Fetch.site_id == site.id, Fetch.url == site.url).limit(1))
+    if fetch is None:
+        return None, facts
     items = [item for group in facts.get("groups", []) for item in group["items"]]
     return Home(url=site.url, final_url=fetch.final_url, status=fetch.status, outcome=fetch.outcome, error=fetch.error,
                 redirects=fetch.redirects or [], items=items, notice=facts.get("notice"),
-                text_chars=facts.get("content_chars", 0))
+                text_chars=facts.get("content_chars", 0)), facts
 
 
 def _targets(session: Session, site: Site, home_urls: set[str]) -> list[Target]:
@@ -121,24 +123,25 @@ def _stats(session: Session, site: Site, targets: list[Target], columns: list) -
             "broken_links": sum(1 for t in targets if t.outcome == "broken"), "columns": len(columns)}
 
 
+def _context(config: Config) -> Context:
+    settings = config.settings
+    return Context(portal_name=settings.portal.name, portal_host=settings.portal.host,
+                   notice_lead_days=settings.consolidation.notice_lead_days,
+                   grace_days=settings.consolidation.grace_days, banned_hosts=config.dictionaries.banned_hosts)
+
+
 def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profile, config: Config) -> SiteSnapshot:
-    home = _home(session, site)
+    home, home_facts = _home(session, site)
     home_urls = {site.url} | ({home.final_url} if home and home.final_url else set())
     targets = _targets(session, site, home_urls)
     columns = _columns(session, site)
-    settings = config.settings
-    home_page = session.scalar(select(Page).where(Page.site_id == site.id, Page.is_home.is_(True)).limit(1))
-    home_facts = home_page.facts if home_page else None
     snap = SiteSnapshot(
         unit=site.unit, url=site.url, as_of=as_of, home=home, columns=columns, targets=targets,
         probes=_probes(session, site, as_of, profile.availability.window_days), probes_provisional=True,
         plan=Plan(**{k: site.plan.get(k) for k in Plan.__dataclass_fields__}),
-        context=Context(portal_name=settings.portal.name, portal_host=settings.portal.host,
-                        notice_lead_days=settings.consolidation.notice_lead_days,
-                        grace_days=settings.consolidation.grace_days,
-                        banned_hosts=config.dictionaries.banned_hosts),
+        context=_context(config),
         stats=_stats(session, site, targets, columns),
-        identifiers=(home_facts or {}).get("identifiers", {}),
+        identifiers=home_facts.get("identifiers", {}),
         service_links=_service_links(session, site, profile.services.online_keywords),
         link_hosts=_link_hosts(session, site),
         no_external_services=bool((site.flags or {}).get("no_external_services")),
@@ -148,20 +151,20 @@ def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profi
 
 
 def site_document(site: Site, judged=None, snapshot: SiteSnapshot | None = None,
-                  profile: Profile | None = None) -> dict:
+                  profile: Profile | None = None, consolidation: dict | None = None) -> dict:
     """The site's result document: the DESIGN.md JSON contract plus what the reports show."""
     if judged is None:
         return {"unit": site.unit, "url": site.url, "verdict": UNCHECKED, "vetoed": False, "score": None,
                 "stats": {"pages": 0, "links": 0, "broken_links": 0, "columns": 0}, "findings": [],
                 "unit_kind": site.unit_kind, "plan": site.plan, "note": UNREGISTERED, "indicators": {},
-                "columns": []}
+                "columns": [], "consolidation": consolidation}
     columns = [{"name": c.name, "url": c.url, "category": category(c, profile), "newest_date": c.newest_date.isoformat() if c.newest_date else None,
                 "items": c.item_count, "dated": c.dated_count, "blank": c.blank, "from_home": c.from_home}
                for c in sorted(snapshot.columns, key=lambda c: c.newest_date or date.min, reverse=True)]
     return {"unit": site.unit, "url": site.url, "verdict": judged.verdict, "vetoed": judged.vetoed,
             "score": judged.score, "stats": snapshot.stats, "findings": [f.to_dict() for f in judged.findings],
             "unit_kind": site.unit_kind, "plan": site.plan, "note": judged.note, "indicators": judged.indicators,
-            "columns": columns}
+            "columns": columns, "consolidation": consolidation}
 
 
 def judge_scan(sessions: sessionmaker[Session], scan_id: int, as_of: datetime, profile: Profile,
@@ -173,12 +176,15 @@ def judge_scan(sessions: sessionmaker[Session], scan_id: int, as_of: datetime, p
         judgement = Judgement(scan_id=scan_id, as_of=as_of, profile=profile.name, created_at=datetime.now(as_of.tzinfo))
         session.add(judgement)
         session.flush()
+        context = _context(config)
         for site in scan.sites:
+            plan = Plan(**{k: site.plan.get(k) for k in Plan.__dataclass_fields__})
             if site.url is None:
-                doc = site_document(site)
+                doc = site_document(site, consolidation=consolidation_state(plan, context, as_of.date()))
             else:
                 snapshot = build_snapshot(session, site, as_of, profile, config)
-                doc = site_document(site, judge(snapshot, profile), snapshot, profile)
+                state = consolidation_state(plan, context, as_of.date(), snapshot)
+                doc = site_document(site, judge(snapshot, profile), snapshot, profile, state)
             session.add(Result(judgement_id=judgement.id, site_id=site.id, verdict=doc["verdict"],
                                vetoed=doc["vetoed"], score=doc["score"], data=doc))
         return judgement.id

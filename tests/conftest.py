@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -62,6 +63,16 @@ class World:
 
     def findings(self, key: str, code: str) -> list[dict]:
         return [f for f in self.site(key)["findings"] if f["code"] == code]
+
+    def private_copy(self, directory: Path) -> Path:
+        """A copy of the config and the store, for tests that would change what later tests read."""
+        config = directory / "config"
+        shutil.copytree(self.config, config)
+        settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
+        shutil.copy(settings["store_url"].removeprefix("sqlite:///"), directory / "copy.db")
+        settings.update(store_url=f"sqlite:///{directory / 'copy.db'}", output_dir=str(directory / "out"))
+        (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+        return config
 
     def sessions(self):
         settings = yaml.safe_load((self.config / "settings.yaml").read_text(encoding="utf-8"))

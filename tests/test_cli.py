@@ -67,10 +67,10 @@ def test_export_matches_the_scan(world):
     assert [s["verdict"] for s in exported["sites"]] == [s["verdict"] for s in world.document["sites"]]
 
 
-def test_rescore_an_old_scan_at_a_later_date(world):
+def test_rescore_an_old_scan_at_a_later_date(world, tmp_path):
     later = (world.as_of.date().replace(year=world.as_of.year + 1)).isoformat()
     result = run_cli("rescore", str(world.document["scan"]["id"]), "--as-of", later, "--json",
-                     config=world.config, check=True)
+                     config=world.private_copy(tmp_path), check=True)
     rescored = json.loads(result.stdout)
     jsonschema.validate(rescored, CONTRACT)
     healthy = next(s for s in rescored["sites"] if s["url"] == world.urls["healthy"])
@@ -122,13 +122,7 @@ def test_inspect_shows_what_the_crawler_extracts(world):
 
 
 def test_silenced_finding_stays_in_json_and_on_the_sheet(world, tmp_path):
-    config = tmp_path / "config"
-    shutil.copytree(world.config, config)
-    settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
-    store = settings["store_url"].removeprefix("sqlite:///")
-    shutil.copy(store, tmp_path / "copy.db")
-    settings.update(store_url=f"sqlite:///{tmp_path / 'copy.db'}", output_dir=str(tmp_path / "out"))
-    (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    config = world.private_copy(tmp_path)
     register = yaml.safe_load((config / "units.yaml").read_text(encoding="utf-8"))
     unit = next(u for u in register["units"] if u["name"] == "区商务局")
     unit["silence"] = [{"rule": "D2", "url": "*/error.html", "reason": "办事系统已下线，入口保留供查询历史"}]
@@ -155,3 +149,12 @@ def test_silence_needs_a_reason(world, tmp_path):
     (config / "units.yaml").write_text(yaml.safe_dump(register, allow_unicode=True), encoding="utf-8")
     result = run_cli("units", config=config)
     assert result.returncode == 2 and "silence.0.reason" in result.stderr
+
+
+def test_audit_writes_its_sheet_and_leaves_the_dashboard_alone(world):
+    index = world.out / "index.html"
+    before = index.read_text(encoding="utf-8")
+    result = run_cli("audit", "区民政局", config=world.config)
+    assert result.returncode == 0, result.stderr
+    assert index.read_text(encoding="utf-8") == before
+    assert "问题单：" in result.stdout and any((world.out / "audits").glob("*.html"))

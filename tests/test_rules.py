@@ -92,3 +92,16 @@ def test_findings_carry_fingerprints_evidence_and_hints(world):
             assert len(f["fingerprint"]) == 16 and f["hint"] and f["evidence"]
     prints = [f["fingerprint"] for s in world.document["sites"] for f in s["findings"]]
     assert len(prints) == len(set(prints))
+
+
+def test_consolidation_states(world):
+    state = {key: world.site(key)["consolidation"]["state"] for key in
+             ("gbk", "notice", "nonotice", "overdue", "closed", "healthy")}
+    assert state == {"gbk": "待关停", "notice": "关停公告期", "nonotice": "关停公告期", "overdue": "应已关停",
+                     "closed": "已关停", "healthy": "不参与整合"}
+    assert world.site("overdue")["consolidation"]["overdue_days"] > 0
+    assert "首页有关停公告" in world.site("notice")["consolidation"]["seen"]
+    unregistered = next(s for s in world.document["sites"] if s["url"] is None)
+    assert unregistered["consolidation"]["state"] == "未报送意见书"
+    board = (world.out / "index.html").read_text(encoding="utf-8")
+    assert board.index("应已关停（逾期") < board.index("关停公告期") < board.index("待关停</td>")

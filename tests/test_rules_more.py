@@ -7,10 +7,11 @@ from tests.conftest import run_cli
 
 
 @pytest.fixture(scope="module")
-def inspection(world):
+def inspection(world, tmp_path_factory):
     """The same scan judged again under the 2019 indicators (no crawling)."""
+    config = world.private_copy(tmp_path_factory.mktemp("inspection"))
     result = run_cli("rescore", str(world.document["scan"]["id"]), "--profile", "inspection2019", "--json",
-                     "--as-of", world.as_of.strftime("%Y-%m-%dT%H:%M"), config=world.config, check=True)
+                     "--as-of", world.as_of.strftime("%Y-%m-%dT%H:%M"), config=config, check=True)
     document = json.loads(result.stdout)
     return {s["url"]: s for s in document["sites"] if s["url"]}
 

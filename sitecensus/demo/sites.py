@@ -70,7 +70,8 @@ def demo_specs() -> list[SiteSpec]:
     return [
         SiteSpec("healthy", "区教育局", "宁波市北仑区教育局", standard(0, 3, 10, 30), site_code="3302060011",
                  plan={"participates": False, "reason": "承担教育招生等特殊业务，申请保留网站"}),
-        SiteSpec("gbk", "区民政局", "宁波市北仑区民政局", standard(1, 5, 20, 40), encoding="gbk", site_code="3302060012"),
+        SiteSpec("gbk", "区民政局", "宁波市北仑区民政局", standard(1, 5, 20, 40), encoding="gbk", site_code="3302060012",
+                 plan=closing(4)),
         SiteSpec("stale", "区水利局", "宁波市北仑区水利局",
                  standard(40, 200, 260, 400) + [ColumnSpec("图片新闻", "xwdt/tpxw", _fresh(30, 9, 6)),
                                                 ColumnSpec("公示公告", "gsgg", _fresh(220, 20, 6))],
