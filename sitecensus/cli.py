@@ -234,6 +234,55 @@ def rules(profile: Optional[str] = ProfileOpt,
     out.print(table)
 
 
+forms_app = typer.Typer(help="网站整合意见书（附件2）：生成、导入", no_args_is_help=False)
+app.add_typer(forms_app, name="forms")
+
+
+@forms_app.callback(invoke_without_command=True)
+def forms(ctx: typer.Context, config: Optional[Path] = ConfigOpt):
+    """按 units.yaml 预填，生成每个单位的网站整合意见书（可打印）和汇总 Excel。"""
+    if ctx.invoked_subcommand:
+        return
+    from sitecensus.forms import render_forms
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        _fail(f"配置有误，请按提示修改：\n{exc}")
+    index = render_forms(cfg, Path(cfg.settings.output_dir))
+    out.print(f"已生成 {len(cfg.units)} 份意见书：{index.resolve()}", highlight=False)
+    out.print(f"汇总表：{(index.parent / '意见书汇总.xlsx').resolve()}", highlight=False)
+
+
+@forms_app.command("import")
+def forms_import(workbook: Path = typer.Argument(..., help="各单位填回的汇总表（.xlsx，每个单位一行）"),
+                 yes: bool = typer.Option(False, "--yes", help="不再询问，直接写入 units.yaml"),
+                 config: Optional[Path] = ConfigOpt):
+    """把填回的意见书汇总表导入 units.yaml：先显示改动，确认后才写入；有错误的行逐行指出，不写入。"""
+    from sitecensus.forms import apply_changes, read_workbook
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        _fail(f"配置有误，请按提示修改：\n{exc}")
+    result = read_workbook(workbook, cfg)
+    if result.errors:
+        _fail("汇总表有错误，未写入任何内容：\n" + "\n".join(result.errors))
+    units_file = cfg.directory / "units.yaml"
+    updated = apply_changes(units_file, result)
+    if not result.diff:
+        out.print("没有需要改动的内容。")
+        return
+    out.print(result.diff, highlight=False, markup=False)
+    if not yes and not (sys.stdin.isatty() and typer.confirm(f"写入 {units_file}？")):
+        out.print("未写入。确认无误后加 --yes 再运行。")
+        raise typer.Exit(1)
+    units_file.write_text(updated, encoding="utf-8")
+    try:
+        load_config(cfg.directory)
+    except ConfigError as exc:  # cannot happen for rows that validated; say so loudly if it does
+        _fail(f"写入后校验失败：\n{exc}")
+    out.print(f"已写入 {units_file}（{len(result.changes)} 个单位）", style="green", highlight=False)
+
+
 @app.command()
 def demo(out_dir: Path = typer.Option(Path("sitecensus-demo"), "--out", help="演示输出目录"),
          as_of: Optional[str] = AsOfOpt):

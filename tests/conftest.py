@@ -43,6 +43,7 @@ def run_cli(*args: str, config: Path | None = None, check: bool = False, timeout
     if config:
         env["SITECENSUS_CONFIG"] = str(config)
     result = subprocess.run([sys.executable, "-m", "sitecensus", *args], capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL,
                             env=env, timeout=timeout, cwd=config.parent if config else None)
     if check and result.returncode != 0:
         raise AssertionError(f"sitecensus {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
