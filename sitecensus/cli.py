@@ -69,6 +69,9 @@ def _summary(document: dict, dashboard: Path | None, console: Console = out) -> 
     unregistered = [s["unit"] for s in document["sites"] if not s["url"]]
     if unregistered:
         console.print(f"未登记网站（未检测）：{len(unregistered)} 个单位", highlight=False)
+    if unregistered and len(unregistered) == len(document["sites"]):
+        console.print("名单中还没有登记任何网站地址：在 units.yaml 各单位的 urls 中填写网址后再检测。", style="yellow",
+                      highlight=False)
     if dashboard:
         label = "总览页面" if dashboard.name == "index.html" else "问题单"
         console.print(f"{label}：{dashboard.resolve()}", highlight=False)
