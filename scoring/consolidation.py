@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from scoring.findings import Evidence
+from scoring.hosts import listed
 from scoring.registry import RULES, rule
 
 
@@ -85,6 +86,41 @@ def still_serving_after_closure(snap, profile):
     return [RULES["J3"].finding(snap, snap.url, severity=severity, points=points, evidence=[Evidence(
         url=snap.url, detail=f"计划 {snap.plan.closure_month} 关停，宽限期至 {window[1].isoformat()}；"
                              f"检测时仍可访问（HTTP {snap.home.status}），{notice}")])]
+
+
+# Entries a retained portal page must point at the platforms (仑政办〔2017〕84号 二(二)).
+DISCLOSURE_WORDS = ("政府信息公开", "信息公开")
+SERVICE_WORDS = ("互动交流", "政民互动", "办事服务", "网上办事", "在线办事", "政务服务")
+
+
+def _entry_findings(snap, profile, code: str, words: tuple[str, ...], hosts: list[str], platform: str):
+    if snap.role != "portal_page" or not (snap.home and snap.home.outcome == "ok"):
+        return []
+    severity, points = _severity(profile, code)
+    entries = [link for link in snap.page_links if any(word in link.text for word in words)]
+    if not entries:
+        return [RULES[code].finding(snap, f"{snap.url}#missing", severity=severity, points=points, evidence=[Evidence(
+            url=snap.url, detail=f"保留页面上未找到“{'/'.join(words[:2])}”栏目入口")], title=f"保留页面缺少{platform}入口")]
+    if not hosts:
+        return []  # settings.yaml names no platform host: nothing to compare against
+    wrong = [link for link in entries if not any(listed(_host(link.target), h) for h in hosts)]
+    return [RULES[code].finding(snap, link.target, severity=severity, points=points, evidence=[Evidence(
+        url=link.target, source=link.source, detail=f"“{link.text}”链接到 {_host(link.target)}，应链接到{platform}（{'、'.join(hosts)}）")],
+        title=f"“{link.text}”未链接到{platform}") for link in wrong]
+
+
+@rule("J5", "保留页面信息公开栏目链接错误", "consolidation",
+      "在门户网站保留页面的单位，其政府信息公开栏目必须统一链接到政府信息公开平台本单位的页面。",
+      "把保留页面上“政府信息公开”栏目的链接改为政府信息公开平台上本单位的页面。")
+def portal_disclosure_link(snap, profile):
+    return _entry_findings(snap, profile, "J5", DISCLOSURE_WORDS, snap.context.disclosure_hosts, "政府信息公开平台")
+
+
+@rule("J6", "保留页面互动交流、办事服务栏目链接错误", "consolidation",
+      "在门户网站保留页面的单位，其互动交流、办事服务栏目必须统一链接到浙江政务服务网本单位的页面。",
+      "把保留页面上“互动交流”“办事服务”栏目的链接改为浙江政务服务网（北仑平台）上本单位的页面。")
+def portal_service_link(snap, profile):
+    return _entry_findings(snap, profile, "J6", SERVICE_WORDS, snap.context.service_hosts, "浙江政务服务网")
 
 
 STATE_ORDER = ("应已关停", "关停公告期", "待关停", "未报送意见书", "不参与整合", "已关停")

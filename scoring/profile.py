@@ -126,6 +126,8 @@ class Consolidation(Strict):
     J1: ConsolidationRule
     J2: ConsolidationRule
     J3: ConsolidationRule
+    J5: ConsolidationRule = ConsolidationRule(severity="advisory")
+    J6: ConsolidationRule = ConsolidationRule(severity="advisory")
 
 
 class Profile(Strict):

@@ -3,15 +3,8 @@ from __future__ import annotations
 
 from scoring.content import _advisory
 from scoring.findings import Evidence
+from scoring.hosts import listed
 from scoring.registry import rule
-
-
-def _listed(netloc: str, banned: str) -> bool:
-    """An entry with a port names one host:port; without, a host and its subdomains."""
-    if ":" in banned:
-        return netloc.lower() == banned
-    host = netloc.split(":")[0].lower()
-    return host == banned or host.endswith("." + banned)
 
 
 @rule("S1", "暗链", "advisory",
@@ -33,5 +26,5 @@ def hidden_links(snap, profile):
 def banned_hosts(snap, profile):
     banned = {h.lower() for h in snap.context.banned_hosts}
     evidence = [Evidence(url=link.target, source=link.source, detail=f"链接到名单中的域名 {host}")
-                for host, link in snap.link_hosts.items() if any(_listed(host, b) for b in banned)]
+                for host, link in snap.link_hosts.items() if any(listed(host, b) for b in banned)]
     return [_advisory(snap, profile, "S3", snap.url, evidence, f"链接到 {len(evidence)} 个违规域名")] if evidence else []

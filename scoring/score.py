@@ -52,8 +52,23 @@ def apply_silences(findings: list[Finding], silences: list[dict]) -> None:
                 break
 
 
+PORTAL_PAGE_RULES = ("J5", "J6")
+
+
+def judge_portal_page(snap: SiteSnapshot, profile: Profile) -> Judged:
+    """A unit's page retained on the portal is judged only on where its entries link."""
+    findings = [f for code in PORTAL_PAGE_RULES for f in RULES[code].check(snap, profile)]
+    apply_silences(findings, snap.silences)
+    note = "门户网站保留页面：只检查信息公开、互动交流、办事服务栏目的链接"
+    if snap.home is None or snap.home.outcome != "ok":
+        return Judged(UNCHECKED, False, None, findings, note=note)
+    return Judged(FAIL if any(not f.silenced for f in findings) else PASS, False, None, findings, note=note)
+
+
 def judge(snap: SiteSnapshot, profile: Profile) -> Judged:
-    findings = [f for r in RULES.values() for f in r.check(snap, profile)]
+    if snap.role == "portal_page":
+        return judge_portal_page(snap, profile)
+    findings = [f for r in RULES.values() if r.code not in PORTAL_PAGE_RULES for f in r.check(snap, profile)]
     apply_silences(findings, snap.silences)
     if is_closed(snap):  # the census no longer applies; what remains to do is consolidation work
         return Judged(CLOSED, False, None, [f for f in findings if f.code.startswith("J")],

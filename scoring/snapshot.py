@@ -76,6 +76,8 @@ class Context:
     notice_lead_days: int = 30
     grace_days: int = 30
     banned_hosts: list[str] = field(default_factory=list)
+    disclosure_hosts: list[str] = field(default_factory=list)   # 政府信息公开平台 (J5)
+    service_hosts: list[str] = field(default_factory=list)      # 浙江政务服务网 (J6)
 
 
 @dataclass
@@ -122,6 +124,8 @@ class SiteSnapshot:
     link_hosts: dict[str, LinkFact] = field(default_factory=dict)  # every linked host, first link to it
     no_external_services: bool = False
     tls: dict | None = None      # HTTPS facts: https, trusted, not_after, trust_error (None: not checked)
+    role: str = "site"           # site | portal_page (a unit's page retained on the portal)
+    page_links: list[LinkFact] = field(default_factory=list)   # portal pages: every link on the page
     silences: list[dict] = field(default_factory=list)   # [{rule, url (glob or None), reason}]
 
     def notes_by(self, kinds: tuple[str, ...], key) -> dict[str, list[PageNote]]:

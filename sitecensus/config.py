@@ -148,12 +148,20 @@ class ConsolidationSettings(Strict):
     grace_days: int = Field(ge=0)
 
 
+class Platforms(Strict):
+    """Where a retained portal page must link (J5, J6): hosts, or host:port."""
+
+    disclosure: list[str] = []     # 政府信息公开平台
+    service: list[str] = []        # 浙江政务服务网 (interaction and services)
+
+
 class Settings(Strict):
     store_url: str
     output_dir: str
     timezone: str = "Asia/Shanghai"
     profile: str
     portal: Portal
+    platforms: Platforms = Platforms()
     crawl: CrawlSettings
     probes: ProbeSettings
     consolidation: ConsolidationSettings

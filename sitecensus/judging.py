@@ -127,7 +127,8 @@ def _context(config: Config) -> Context:
     settings = config.settings
     return Context(portal_name=settings.portal.name, portal_host=settings.portal.host,
                    notice_lead_days=settings.consolidation.notice_lead_days,
-                   grace_days=settings.consolidation.grace_days, banned_hosts=config.dictionaries.banned_hosts)
+                   grace_days=settings.consolidation.grace_days, banned_hosts=config.dictionaries.banned_hosts,
+                   disclosure_hosts=settings.platforms.disclosure, service_hosts=settings.platforms.service)
 
 
 def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profile, config: Config) -> SiteSnapshot:
@@ -145,7 +146,11 @@ def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profi
         service_links=_service_links(session, site, profile.services.online_keywords),
         link_hosts=_link_hosts(session, site),
         no_external_services=bool((site.flags or {}).get("no_external_services")),
-        silences=_current_silences(config, site), tls=site.tls)
+        silences=_current_silences(config, site), tls=site.tls, role=site.role)
+    if site.role == "portal_page":
+        snap.page_links = [LinkFact(source, target, kind, text or "", None) for source, target, kind, text in
+                           session.execute(select(Link.source, Link.target, Link.kind, Link.text)
+                                           .where(Link.site_id == site.id, Link.tag == "a"))]
     _page_facts(session, site, snap)
     return snap
 
@@ -164,7 +169,7 @@ def site_document(site: Site, judged=None, snapshot: SiteSnapshot | None = None,
     return {"unit": site.unit, "url": site.url, "verdict": judged.verdict, "vetoed": judged.vetoed,
             "score": judged.score, "stats": snapshot.stats, "findings": [f.to_dict() for f in judged.findings],
             "unit_kind": site.unit_kind, "plan": site.plan, "note": judged.note, "indicators": judged.indicators,
-            "columns": columns, "consolidation": consolidation}
+            "columns": columns, "consolidation": consolidation, "role": site.role}
 
 
 def judge_scan(sessions: sessionmaker[Session], scan_id: int, as_of: datetime, profile: Profile,

@@ -185,6 +185,10 @@ def register_scan(sessions: sessionmaker[Session], config: Config, units: list[U
             for url in unit.urls:
                 scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=url, plan=plan, pinned=pinned,
                                        flags=flags))
+            form = unit.consolidation
+            if form.keep_portal_page and form.portal_page_url:
+                scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=form.portal_page_url, role="portal_page",
+                                       plan=plan, pinned=[], flags=flags))
         session.flush()
         return scan.id
 
@@ -201,6 +205,7 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
     with sessions() as session:
         sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None))).all()
     site_ids = {s.url: s.id for s in sites}
+    portal_pages = {s.url for s in sites if s.role == "portal_page"}
     sink = StoreSink(sessions, scan_id, site_ids, on_page)
     probes: list = []
     tls: dict[str, dict] = {}
@@ -208,11 +213,12 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
     prober = _probe_thread(list(site_ids), config, probes, tls) if site_ids else None
     if site_ids:
         process = CrawlerProcess(scrapy_settings(config, log_file))
-        registry = ScanRegistry({netloc(u) for u in site_ids}, {config.settings.portal.host})
+        registry = ScanRegistry({netloc(u) for u in site_ids if u not in portal_pages}, {config.settings.portal.host})
         options = extract_options(profile, config.dictionaries)
         for url in site_ids:
             process.crawl(SiteSpider, url=url, site_key=url, reference_date=as_of.date().isoformat(),
-                          options=options, sink=sink, registry=registry)
+                          options=options, sink=sink, registry=registry,
+                          max_depth=0 if url in portal_pages else None)
         process.start()
     sink.flush()
     if prober:

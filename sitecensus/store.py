@@ -56,6 +56,7 @@ class Site(Base):
     unit: Mapped[str] = mapped_column(String(200))
     unit_kind: Mapped[str] = mapped_column(String(10))
     url: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(12), default="site")   # site | portal_page (retained on the portal)
     plan: Mapped[dict] = mapped_column(JSON, default=dict)     # the consolidation form at scan time
     pinned: Mapped[list] = mapped_column(JSON, default=list)   # pinned columns from units.yaml
     flags: Mapped[dict] = mapped_column(JSON, default=dict)    # unit flags (no_external_services, silence)

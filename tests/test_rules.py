@@ -105,3 +105,13 @@ def test_consolidation_states(world):
     assert unregistered["consolidation"]["state"] == "未报送意见书"
     board = (world.out / "index.html").read_text(encoding="utf-8")
     assert board.index("应已关停（逾期") < board.index("关停公告期") < board.index("待关停</td>")
+
+
+def test_j5_j6_retained_portal_page_links(world):
+    page = next(s for s in world.document["sites"] if s["unit"] == "区农林局" and s["url"].startswith(world.urls["portal"]))
+    codes = [f["code"] for f in page["findings"]]
+    assert codes == ["J6"]                                   # 互动交流 stays on the portal: wrong
+    assert "互动交流" in page["findings"][0]["title"] and page["verdict"] == "不合格"
+    assert "J5" not in codes                                 # 政府信息公开 goes to the disclosure platform
+    own_site = world.site("notice")
+    assert not any(f["code"] in ("J5", "J6") for f in own_site["findings"])

@@ -156,3 +156,23 @@ def test_every_finding_names_its_evidence():
 
 def test_add_months_clamps_to_month_end():
     assert add_months(date(2026, 11, 30), -9) == date(2026, 2, 28)
+
+
+def portal_page(links):
+    from scoring.snapshot import Context, LinkFact
+    snap = snapshot(role="portal_page", context=Context(disclosure_hosts=["xxgk.bl.gov.cn"], service_hosts=["zjzwfw.gov.cn"]))
+    snap.page_links = [LinkFact("http://www.bl.gov.cn/bm/x/", target, "page", text, None) for text, target in links]
+    return judge(snap, CENSUS)
+
+
+def test_j5_disclosure_entry_on_the_wrong_host():
+    result = portal_page([("政府信息公开", "http://www.bl.gov.cn/xxgk/"), ("办事服务", "http://bl.zjzwfw.gov.cn/x")])
+    assert [f.code for f in result.findings] == ["J5"] and result.verdict == "不合格"
+    assert "www.bl.gov.cn" in result.findings[0].evidence[0].detail
+
+
+def test_j5_j6_missing_entries_and_a_correct_page():
+    missing = portal_page([("首页", "http://www.bl.gov.cn/")])
+    assert sorted(f.code for f in missing.findings) == ["J5", "J6"]
+    good = portal_page([("信息公开", "http://xxgk.bl.gov.cn/x"), ("互动交流", "http://www.zjzwfw.gov.cn/hd")])
+    assert good.findings == [] and good.verdict == "合格" and good.score is None

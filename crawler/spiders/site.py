@@ -60,7 +60,8 @@ class SiteSpider(scrapy.Spider):
     custom_settings: dict = {}
 
     def __init__(self, url: str, site_key: str | None = None, reference_date: str | None = None,
-                 options: ExtractOptions | None = None, sink=None, registry: ScanRegistry | None = None, **kwargs):
+                 options: ExtractOptions | None = None, sink=None, registry: ScanRegistry | None = None,
+                 max_depth: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.start_url = url
         self.site_key = site_key or url
@@ -71,12 +72,14 @@ class SiteSpider(scrapy.Spider):
         self.registry = registry or ScanRegistry({netloc(url)})
         self.crawl_claimed: set[str] = set()
         self.parsed: set[str] = set()
+        self.depth_override = max_depth  # a retained portal page: that page and its links only
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.max_pages = crawler.settings.getint("SITECENSUS_MAX_PAGES", 5000)
-        spider.max_depth = crawler.settings.getint("SITECENSUS_MAX_DEPTH", 8)
+        spider.max_depth = (spider.depth_override if spider.depth_override is not None
+                            else crawler.settings.getint("SITECENSUS_MAX_DEPTH", 8))
         spider.check_external = crawler.settings.getbool("SITECENSUS_CHECK_EXTERNAL", True)
         crawler.signals.connect(spider._stop_check_downloads, signal=signals.headers_received)
         return spider

@@ -28,7 +28,7 @@ def serve_demo_sites(today: date, specs: list[SiteSpec] | None = None):
     dead = closed_port_url()
     portal, external = extra["portal"].base_url, extra["external"].base_url
     try:
-        extra["portal"].serve(portal_site(today))
+        extra["portal"].serve(portal_site(today, extra["external"].base_url))
         extra["external"].serve(external_site())
         for spec in specs:
             if not spec.down:
@@ -57,6 +57,8 @@ def write_demo_config(directory: Path, urls: dict[str, str], today: date, out_di
         unit["urls"] = [urls[spec.key]]
         unit["contact_email"] = f"{spec.key}@demo.invalid"
         plan = dict(spec.plan)
+        if "portal_page" in plan:
+            plan["portal_page_url"] = urls["portal"] + plan.pop("portal_page")
         if "closure_month" in plan:
             plan["closure_month"] = _month(today, plan["closure_month"])
         unit["consolidation"] = {**unit["consolidation"], **plan}
@@ -66,6 +68,8 @@ def write_demo_config(directory: Path, urls: dict[str, str], today: date, out_di
     settings = yaml.safe_load((REPO_CONFIG / "settings.yaml").read_text(encoding="utf-8"))
     settings.update(store_url=f"sqlite:///{out_dir / 'sitecensus.db'}", output_dir=str(out_dir))
     settings["portal"]["url"] = urls["portal"]
+    platform = urls["external"].split("/")[2]   # the stand-in serves both platforms on loopback
+    settings["platforms"] = {"disclosure": [platform], "service": [platform]}
     # Loopback demo sites: politeness limits lifted, short timeouts so the hanging link costs seconds.
     settings["crawl"].update(per_host_concurrency=4, per_host_delay_seconds=0, download_timeout_seconds=3, retries=0)
     settings["probes"].update(per_scan=3, spacing_seconds=1, timeout_seconds=5)

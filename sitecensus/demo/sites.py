@@ -86,7 +86,7 @@ def demo_specs() -> list[SiteSpec]:
         SiteSpec("navonly", "区审计局", "宁波市北仑区审计局", standard(20, 190, 200, 380), nav_only=True,
                  site_code="3302060016"),
         SiteSpec("notice", "区农林局", "宁波市北仑区农林局", standard(0, 5, 15, 40), notice=True, site_code="3302060017",
-                 plan=closing(1)),
+                 plan={**closing(1), "keep_portal_page": True, "portal_page": "bm/nlj/"}),
         SiteSpec("nolink", "区环保局", "宁波市北仑区环境保护局", standard(0, 4, 14, 35), notice=True,
                  notice_links_portal=False, site_code="3302060021", plan=closing(1)),
         SiteSpec("nonotice", "区司法局", "宁波市北仑区司法局", standard(1, 6, 18, 45), site_code="3302060018",
@@ -322,10 +322,15 @@ def external_site() -> SiteFiles:
     return files
 
 
-def portal_site(today: date) -> SiteFiles:
+def portal_site(today: date, external: str = "") -> SiteFiles:
     lis = "".join(f'<li><a href="/art/{(today - timedelta(days=i)):%Y/%m/%d}/art_1_{i}.html">{t}</a>'
                   f'<span>{(today - timedelta(days=i)):%Y-%m-%d}</span></li>' for i, t in enumerate(TOPICS[:8]))
     html = (f'<html><head><meta charset="utf-8"><title>北仑之窗</title></head><body><h1>北仑之窗</h1>'
             f'<div class="block"><h3>今日北仑</h3><ul>{lis}</ul></div></body></html>')
-    return SiteFiles(pages={"/": Reply(200, html.encode())},
+    # 区农林局's retained page: disclosure and services link the platforms, 互动交流 wrongly stays on the portal.
+    retained = ('<html><head><meta charset="utf-8"><title>区农林局_北仑之窗</title></head><body><h1>区农林局</h1>'
+                f'<ul class="bm-nav"><li><a href="{external}xxgk.bl.gov.cn/nlj/">政府信息公开</a></li>'
+                '<li><a href="/hdjl/nlj/">互动交流</a></li>'
+                f'<li><a href="{external}zjzwfw.gov.cn/bl/nlj/">办事服务</a></li></ul></body></html>')
+    return SiteFiles(pages={"/": Reply(200, html.encode()), "/bm/nlj/": Reply(200, retained.encode())},
                      fallback=Reply(200, "<html><body>北仑之窗</body></html>".encode()))
