@@ -3,6 +3,7 @@ total timeout per probe (the census counts a probe as failed when the page has n
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from datetime import datetime, timezone
 
 import httpx
 from cryptography import x509
+
+from crawler.resolver import HostsMap
 
 
 BLOCKED_STATUS = frozenset((401, 403, 407, 412, 429, 451))
@@ -40,11 +43,24 @@ def _error_class(exc: Exception) -> str:
     return "connect"
 
 
-async def probe(client: httpx.AsyncClient, url: str, timeout: float) -> ProbeResult:
+def _mapped(url: str, hosts: HostsMap) -> tuple[str, dict]:
+    """The URL to request and the headers, with the hosts map applied (raises socket.gaierror)."""
+    parsed = httpx.URL(url)
+    address = hosts.address(parsed.host)
+    if address == parsed.host:
+        return url, {}
+    return str(parsed.copy_with(host=address)), {"Host": parsed.netloc.decode("ascii")}
+
+
+async def probe(client: httpx.AsyncClient, url: str, timeout: float, hosts: HostsMap | None = None) -> ProbeResult:
     started = time.monotonic()
     at = datetime.now(timezone.utc)
     try:
-        response = await asyncio.wait_for(client.get(url), timeout)
+        target, headers = _mapped(url, hosts or HostsMap())
+    except socket.gaierror:
+        return ProbeResult(url, at, False, error="dns", elapsed_ms=0)
+    try:
+        response = await asyncio.wait_for(client.get(target, headers=headers), timeout)
     except Exception as exc:  # noqa: BLE001 - every failure is a failed probe, classified
         return ProbeResult(url, at, False, error=_error_class(exc), elapsed_ms=int((time.monotonic() - started) * 1000))
     elapsed = int((time.monotonic() - started) * 1000)
@@ -58,25 +74,26 @@ async def probe(client: httpx.AsyncClient, url: str, timeout: float) -> ProbeRes
     return ProbeResult(url, at, True, response.status_code, None, elapsed, size)
 
 
-async def probe_round(urls: list[str], timeout: float, user_agent: str) -> list[ProbeResult]:
+async def probe_round(urls: list[str], timeout: float, user_agent: str,
+                      hosts: HostsMap | None = None) -> list[ProbeResult]:
     """One probe of every URL, concurrently (each URL is its own host here: one request per host)."""
     limits = httpx.Limits(max_connections=max(10, len(urls)), max_keepalive_connections=0)
     async with httpx.AsyncClient(follow_redirects=True, headers={"User-Agent": user_agent}, limits=limits,
                                  timeout=httpx.Timeout(timeout), verify=False) as client:
-        return list(await asyncio.gather(*(probe(client, url, timeout) for url in urls)))
+        return list(await asyncio.gather(*(probe(client, url, timeout, hosts) for url in urls)))
 
 
 async def probe_rounds(urls: list[str], rounds: int, spacing: float, timeout: float,
-                       user_agent: str) -> list[ProbeResult]:
+                       user_agent: str, hosts: HostsMap | None = None) -> list[ProbeResult]:
     results: list[ProbeResult] = []
     for index in range(rounds):
-        results += await probe_round(urls, timeout, user_agent)
+        results += await probe_round(urls, timeout, user_agent, hosts)
         if index < rounds - 1:
             await asyncio.sleep(spacing)
     return results
 
 
-async def tls_status(url: str, timeout: float) -> dict:
+async def tls_status(url: str, timeout: float, hosts: HostsMap | None = None) -> dict:
     """HTTPS facts for G4: is there HTTPS at all, is the certificate trusted, when does it expire.
 
     The certificate is read without verification (to describe even a bad one), then a verified
@@ -85,12 +102,17 @@ async def tls_status(url: str, timeout: float) -> dict:
     parts = httpx.URL(url)
     host = parts.host
     port = parts.port or 443 if parts.scheme == "https" else 443
-    result: dict = {"scheme": parts.scheme, "host": host, "port": port, "https": False}
+    hosts = hosts or HostsMap()
+    result: dict = {"scheme": parts.scheme, "host": host, "port": port, "https": False,
+                    "resolves": await hosts.resolves(host)}
+    if not result["resolves"]:
+        return result
+    address = hosts.address(host)
     reader = writer = None
     try:
         loose = ssl.create_default_context()
         loose.check_hostname, loose.verify_mode = False, ssl.CERT_NONE
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=loose, server_hostname=host),
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port, ssl=loose, server_hostname=host),
                                                 timeout)
         der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
     except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
@@ -104,7 +126,7 @@ async def tls_status(url: str, timeout: float) -> dict:
                   issuer=cert.issuer.rfc4514_string()[:200], subject=cert.subject.rfc4514_string()[:200])
     try:
         strict = ssl.create_default_context()
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=strict, server_hostname=host), timeout)
+        _, writer = await asyncio.wait_for(asyncio.open_connection(address, port, ssl=strict, server_hostname=host), timeout)
         writer.close()
         result["trusted"] = True
     except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
@@ -112,6 +134,6 @@ async def tls_status(url: str, timeout: float) -> dict:
     return result
 
 
-async def tls_round(urls: list[str], timeout: float) -> dict[str, dict]:
-    results = await asyncio.gather(*(tls_status(url, timeout) for url in urls))
+async def tls_round(urls: list[str], timeout: float, hosts: HostsMap | None = None) -> dict[str, dict]:
+    results = await asyncio.gather(*(tls_status(url, timeout, hosts) for url in urls))
     return dict(zip(urls, results))

@@ -25,6 +25,9 @@ COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
 DNS_TIMEOUT = 10
+DNS_RESOLVER = "crawler.resolver.HostsResolver"   # settings.yaml crawl.hosts answers first
+SITECENSUS_HOSTS: dict = {}
+SITECENSUS_RESOLVE_ONLY_LISTED = False
 REACTOR_THREADPOOL_MAXSIZE = 20
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"  # the spider de-duplicates itself (see SiteSpider)
 

@@ -135,6 +135,8 @@ class CrawlSettings(Strict):
     retries: int = Field(ge=0)
     obey_robots_txt: bool = False
     check_external_links: bool = True
+    hosts: dict[str, str] = {}           # name -> address, answered without DNS
+    resolve_only_listed: bool = False    # every other name fails as a DNS error (demo and tests)
 
 
 class ProbeSettings(Strict):

@@ -26,6 +26,7 @@ from crawler.extract.page import ExtractOptions
 from crawler.extract.textscan import Entry, TextMatcher
 from crawler.items import FetchItem, PageItem
 from crawler.probe import probe_rounds, tls_round
+from crawler.resolver import HostsMap
 from scoring.profile import Profile
 from sitecensus.config import Config, Dictionaries, Unit
 from sitecensus.store import Column, Fetch, Link, Page, Probe, Scan, Site
@@ -82,6 +83,8 @@ def scrapy_settings(config: Config, log_file: Path | None):
         "SITECENSUS_MAX_PAGES": crawl.max_pages_per_site,
         "SITECENSUS_MAX_DEPTH": crawl.max_depth,
         "SITECENSUS_CHECK_EXTERNAL": crawl.check_external_links,
+        "SITECENSUS_HOSTS": crawl.hosts,
+        "SITECENSUS_RESOLVE_ONLY_LISTED": crawl.resolve_only_listed,
         "LOG_LEVEL": "INFO",
         "LOG_INSTALL_ROOT_HANDLER": bool(log_file),
     }
@@ -154,10 +157,13 @@ class StoreSink:
 def _probe_thread(urls: list[str], config: Config, out: list, tls: dict) -> threading.Thread:
     probes = config.settings.probes
 
+    crawl = config.settings.crawl
+    hosts = HostsMap(crawl.hosts, crawl.resolve_only_listed)
+
     async def both():
         out.extend(await probe_rounds(urls, probes.per_scan, probes.spacing_seconds, probes.timeout_seconds,
-                                      config.settings.crawl.user_agent))
-        tls.update(await tls_round(urls, probes.timeout_seconds))
+                                      crawl.user_agent, hosts))
+        tls.update(await tls_round(urls, probes.timeout_seconds, hosts))
 
     def run():
         try:
