@@ -88,6 +88,35 @@ def still_serving_after_closure(snap, profile):
                              f"检测时仍可访问（HTTP {snap.home.status}），{notice}")])]
 
 
+@rule("J4", "关停后标识、证书或域名未注销", "consolidation",
+      "网站关停后应注销网站标识码、ICP 备案、公安备案、党政机关网站标识、证书和域名；过了关停期限后仍可解析、仍有响应或仍显示标识的列出待注销项。",
+      "向有关部门申请注销网站标识码、ICP 备案、公安备案和党政机关网站标识，吊销或停用证书，并注销域名。")
+def left_to_deregister(snap, profile):
+    window = closure_window(snap.plan, snap.context)
+    if window is None or snap.as_of.date() <= window[1] or snap.role != "site":
+        return []
+    remaining = []
+    tls = snap.tls or {}
+    if tls.get("resolves", True):
+        remaining.append("域名仍可解析")
+    if snap.home and snap.home.status is not None:
+        remaining.append(f"网站仍有响应（跳转到 {snap.home.final_url}）" if snap.home.redirects
+                         else f"网站仍有响应（HTTP {snap.home.status}）")
+    if serving(snap):
+        shown = [label for key, label in (("site_code", "网站标识码"), ("icp", "ICP备案号"), ("psb", "公安备案号"),
+                                          ("badge", "党政机关网站标识")) if snap.identifiers.get(key)]
+        if shown:
+            remaining.append("页面仍显示" + "、".join(shown))
+    if tls.get("https") and tls.get("not_after") and date.fromisoformat(tls["not_after"][:10]) >= snap.as_of.date():
+        remaining.append(f"证书仍有效（至 {tls['not_after'][:10]}）")
+    if not remaining:
+        return []
+    severity, points = _severity(profile, "J4")
+    return [RULES["J4"].finding(snap, snap.url, severity=severity, points=points, count=len(remaining),
+                                evidence=[Evidence(url=snap.url, detail=item) for item in remaining],
+                                title="关停后待注销：" + "；".join(remaining))]
+
+
 # Entries a retained portal page must point at the platforms (仑政办〔2017〕84号 二(二)).
 DISCLOSURE_WORDS = ("政府信息公开", "信息公开")
 SERVICE_WORDS = ("互动交流", "政民互动", "办事服务", "网上办事", "在线办事", "政务服务")

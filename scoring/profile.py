@@ -126,6 +126,7 @@ class Consolidation(Strict):
     J1: ConsolidationRule
     J2: ConsolidationRule
     J3: ConsolidationRule
+    J4: ConsolidationRule = ConsolidationRule(severity="advisory")
     J5: ConsolidationRule = ConsolidationRule(severity="advisory")
     J6: ConsolidationRule = ConsolidationRule(severity="advisory")
 

@@ -83,7 +83,7 @@ def test_j3_still_serving_after_planned_closure(world):
 
 def test_site_redirected_to_portal_counts_as_closed(world):
     closed = world.site("closed")
-    assert closed["verdict"] == "已关停" and closed["findings"] == []
+    assert closed["verdict"] == "已关停" and [f["code"] for f in closed["findings"]] == ["J4"]
 
 
 def test_findings_carry_fingerprints_evidence_and_hints(world):
@@ -115,3 +115,15 @@ def test_j5_j6_retained_portal_page_links(world):
     assert "J5" not in codes                                 # 政府信息公开 goes to the disclosure platform
     own_site = world.site("notice")
     assert not any(f["code"] in ("J5", "J6") for f in own_site["findings"])
+
+
+def test_j4_what_remains_to_be_deregistered(world):
+    gone = world.site("gone")
+    assert gone["verdict"] == "已关停" and gone["consolidation"]["seen"] == "域名无法解析"
+    assert not any(f["code"] == "J4" for f in gone["findings"])         # nothing left: the name no longer resolves
+    assert world.fetch("gone", "/").error == "dns"
+    closed = world.findings("closed", "J4")[0]
+    assert "域名仍可解析" in closed["title"] and "跳转到" in closed["title"]
+    overdue = world.findings("overdue", "J4")[0]
+    assert "页面仍显示网站标识码" in overdue["title"]
+    assert not world.findings("nonotice", "J4")                        # its closure month has not come

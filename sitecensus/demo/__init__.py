@@ -19,11 +19,17 @@ def _month(today: date, offset: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
+def _address(spec: SiteSpec, servers: dict) -> str:
+    if spec.unresolvable:
+        return f"http://{spec.key}.bl.invalid/"   # never resolved: the demo config lists no such host
+    return servers[spec.key].base_url if spec.key in servers else closed_port_url()
+
+
 @contextmanager
 def serve_demo_sites(today: date, specs: list[SiteSpec] | None = None):
     """Yield {site key: base URL, 'portal': URL, 'external': URL} while the sites are served."""
     specs = specs if specs is not None else demo_specs()
-    servers = {spec.key: DemoServer() for spec in specs if not spec.down}
+    servers = {spec.key: DemoServer() for spec in specs if not (spec.down or spec.unresolvable)}
     extra = {"portal": DemoServer(), "external": DemoServer()}
     dead = closed_port_url()
     portal, external = extra["portal"].base_url, extra["external"].base_url
@@ -31,10 +37,10 @@ def serve_demo_sites(today: date, specs: list[SiteSpec] | None = None):
         extra["portal"].serve(portal_site(today, extra["external"].base_url))
         extra["external"].serve(external_site())
         for spec in specs:
-            if not spec.down:
+            if spec.key in servers:
                 server = servers[spec.key]
                 server.serve(build_site(spec, server.base_url, today, external, portal, dead))
-        urls = {spec.key: servers[spec.key].base_url if not spec.down else closed_port_url() for spec in specs}
+        urls = {spec.key: _address(spec, servers) for spec in specs}
         yield {**urls, "portal": portal, "external": external, "dead": dead}
     finally:
         for server in [*servers.values(), *extra.values()]:
@@ -71,7 +77,8 @@ def write_demo_config(directory: Path, urls: dict[str, str], today: date, out_di
     platform = urls["external"].split("/")[2]   # the stand-in serves both platforms on loopback
     settings["platforms"] = {"disclosure": [platform], "service": [platform]}
     # Loopback demo sites: politeness limits lifted, short timeouts so the hanging link costs seconds.
-    settings["crawl"].update(per_host_concurrency=4, per_host_delay_seconds=0, download_timeout_seconds=3, retries=0)
+    settings["crawl"].update(per_host_concurrency=4, per_host_delay_seconds=0, download_timeout_seconds=3, retries=0,
+                             resolve_only_listed=True)   # every demo address is 127.0.0.1: no DNS query leaves
     settings["probes"].update(per_scan=3, spacing_seconds=1, timeout_seconds=5)
     (directory / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False),
                                              encoding="utf-8")

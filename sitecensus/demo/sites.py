@@ -49,6 +49,7 @@ class SiteSpec:
     notice_links_portal: bool = True
     plan: dict = field(default_factory=dict)   # consolidation form; closure_month as a month offset
     down: bool = False                         # nothing listens at its address
+    unresolvable: bool = False                 # its domain was deregistered (a name under .invalid)
     blocked: bool = False                      # a firewall answers 403 to every request
     nasty: bool = False                        # redirect loop, oversized page, broken HTML, <script> in titles
     bad_content: bool = False                  # wrong wording, personal data, 暗链, dead attachments and systems
@@ -100,6 +101,7 @@ def demo_specs() -> list[SiteSpec]:
             ColumnSpec("网上调查", "hdjl/wsdc", [30, 200]),
             ColumnSpec("办事指南", "bsfw/bszn", _fresh(3, 20, 6), guide_missing=5)],
             bad_content=True, footer_gaps=True, site_code="3302060022"),
+        SiteSpec("gone", "区机关事务管理局", "宁波市北仑区机关事务管理局", [], unresolvable=True, plan=closing(-6)),
         SiteSpec("closed", "区科技局", "宁波市北仑区科技局", [], redirect_to_portal=True, site_code="3302060020",
                  plan=closing(-2)),
     ]
