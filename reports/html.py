@@ -61,6 +61,19 @@ def consolidation_board(rows: list[dict]) -> list[dict]:
                                                    -r["site"]["consolidation"]["overdue_days"]))
 
 
+def unregistered_sites(rows: list[dict]) -> list[dict]:
+    """J7 across every crawled site: one entry per host, with every page that links it."""
+    by_host: dict[str, dict] = {}
+    for row in rows:
+        for f in row["site"]["findings"]:
+            if f["code"] == "J7" and f["evidence"]:
+                evidence = f["evidence"][0]
+                entry = by_host.setdefault(f["title"], {"title": f["title"], "url": evidence["url"], "detail": evidence["detail"],
+                                                        "sources": []})
+                entry["sources"].append(evidence["source"])
+    return list(by_host.values())
+
+
 def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = None, dashboard: bool = True) -> Path:
     """Write index.html and sheets/*.html and return the dashboard's path; with dashboard=False (an
     on-demand audit) write only the audited sites' sheets under audits/ and return the first one,
@@ -83,14 +96,16 @@ def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = No
             (sheets / name).write_text(html, encoding="utf-8")
     if not dashboard:
         return next((sheets / r["sheet"].split("/")[-1] for r in rows if r["site"]["url"]), sheets)
-    summary = {"units": len({r["site"]["unit"] for r in rows}),
-               "registered": sum(1 for r in rows if r["site"]["url"]),
+    units = [r for r in rows if r["site"].get("role", "site") == "site"]
+    summary = {"units": len({r["site"]["unit"] for r in units}),
+               "registered": sum(1 for r in units if r["site"]["url"]),
                "by_verdict": {}}
-    for r in rows:
+    for r in units:
         if r["site"]["url"]:
             summary["by_verdict"][r["site"]["verdict"]] = summary["by_verdict"].get(r["site"]["verdict"], 0) + 1
     index = out_dir / "index.html"
     index.write_text(env.get_template("dashboard.html.j2").render(scan=scan, rows=rows, summary=summary,
-                                                                   board=consolidation_board(rows)),
+                                                                   board=consolidation_board(rows),
+                                                                   unregistered=unregistered_sites(rows)),
                      encoding="utf-8")
     return index

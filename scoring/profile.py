@@ -129,6 +129,7 @@ class Consolidation(Strict):
     J4: ConsolidationRule = ConsolidationRule(severity="advisory")
     J5: ConsolidationRule = ConsolidationRule(severity="advisory")
     J6: ConsolidationRule = ConsolidationRule(severity="advisory")
+    J7: ConsolidationRule = ConsolidationRule(severity="advisory")
 
 
 class Profile(Strict):

@@ -53,6 +53,7 @@ def apply_silences(findings: list[Finding], silences: list[dict]) -> None:
 
 
 PORTAL_PAGE_RULES = ("J5", "J6")
+PORTAL_RULES = ("J7",)
 
 
 def judge_portal_page(snap: SiteSnapshot, profile: Profile) -> Judged:
@@ -65,9 +66,19 @@ def judge_portal_page(snap: SiteSnapshot, profile: Profile) -> Judged:
     return Judged(FAIL if any(not f.silenced for f in findings) else PASS, False, None, findings, note=note)
 
 
+def judge_portal(snap: SiteSnapshot, profile: Profile) -> Judged:
+    """The district portal is crawled only to find district sites that are not in the register."""
+    findings = [f for code in PORTAL_RULES for f in RULES[code].check(snap, profile)]
+    apply_silences(findings, snap.silences)
+    verdict = PASS if snap.home is not None and snap.home.outcome == "ok" else UNCHECKED
+    return Judged(verdict, False, None, findings, note="区政府门户网站：用于发现未登记的网站")
+
+
 def judge(snap: SiteSnapshot, profile: Profile) -> Judged:
     if snap.role == "portal_page":
         return judge_portal_page(snap, profile)
+    if snap.role == "portal":
+        return judge_portal(snap, profile)
     findings = [f for r in RULES.values() if r.code not in PORTAL_PAGE_RULES for f in r.check(snap, profile)]
     apply_silences(findings, snap.silences)
     if is_closed(snap):  # the census no longer applies; what remains to do is consolidation work

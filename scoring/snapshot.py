@@ -78,6 +78,8 @@ class Context:
     banned_hosts: list[str] = field(default_factory=list)
     disclosure_hosts: list[str] = field(default_factory=list)   # 政府信息公开平台 (J5)
     service_hosts: list[str] = field(default_factory=list)      # 浙江政务服务网 (J6)
+    district_domains: list[str] = field(default_factory=list)   # J7
+    registered_hosts: set[str] = field(default_factory=set)     # every host the register, portal or platforms name
 
 
 @dataclass

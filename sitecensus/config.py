@@ -163,6 +163,7 @@ class Settings(Strict):
     timezone: str = "Asia/Shanghai"
     profile: str
     portal: Portal
+    district_domains: list[str] = []     # J7: hosts under these are district sites (must be registered)
     platforms: Platforms = Platforms()
     crawl: CrawlSettings
     probes: ProbeSettings

@@ -103,10 +103,11 @@ def _service_links(session: Session, site: Site, keywords: list[str]) -> list[Li
 
 def _link_hosts(session: Session, site: Site) -> dict[str, LinkFact]:
     hosts: dict[str, LinkFact] = {}
-    rows = session.execute(select(Link.target, func.min(Link.source), Link.kind, Link.text)
+    rows = session.execute(select(Link.target, func.min(Link.source), Link.kind, Link.text, Fetch.outcome, Fetch.status)
+                           .outerjoin(Fetch, (Fetch.scan_id == site.scan_id) & (Fetch.url == Link.target))
                            .where(Link.site_id == site.id).group_by(Link.target))
-    for target, source, kind, text in rows:
-        hosts.setdefault(netloc(target), LinkFact(source, target, kind, text or "", None))
+    for target, source, kind, text, outcome, status in rows:
+        hosts.setdefault(netloc(target), LinkFact(source, target, kind, text or "", outcome, status))
     return hosts
 
 
@@ -128,7 +129,14 @@ def _context(config: Config) -> Context:
     return Context(portal_name=settings.portal.name, portal_host=settings.portal.host,
                    notice_lead_days=settings.consolidation.notice_lead_days,
                    grace_days=settings.consolidation.grace_days, banned_hosts=config.dictionaries.banned_hosts,
-                   disclosure_hosts=settings.platforms.disclosure, service_hosts=settings.platforms.service)
+                   disclosure_hosts=settings.platforms.disclosure, service_hosts=settings.platforms.service,
+                   district_domains=settings.district_domains, registered_hosts=_registered_hosts(config))
+
+
+def _registered_hosts(config: Config) -> set[str]:
+    urls = [u for unit in config.units for u in unit.urls] + [config.settings.portal.url]
+    urls += [u.consolidation.portal_page_url for u in config.units if u.consolidation.portal_page_url]
+    return {netloc(u) for u in urls} | set(config.settings.platforms.disclosure) | set(config.settings.platforms.service)
 
 
 def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profile, config: Config) -> SiteSnapshot:
@@ -162,7 +170,7 @@ def site_document(site: Site, judged=None, snapshot: SiteSnapshot | None = None,
         return {"unit": site.unit, "url": site.url, "verdict": UNCHECKED, "vetoed": False, "score": None,
                 "stats": {"pages": 0, "links": 0, "broken_links": 0, "columns": 0}, "findings": [],
                 "unit_kind": site.unit_kind, "plan": site.plan, "note": UNREGISTERED, "indicators": {},
-                "columns": [], "consolidation": consolidation}
+                "columns": [], "consolidation": consolidation, "role": site.role}
     columns = [{"name": c.name, "url": c.url, "category": category(c, profile), "newest_date": c.newest_date.isoformat() if c.newest_date else None,
                 "items": c.item_count, "dated": c.dated_count, "blank": c.blank, "from_home": c.from_home}
                for c in sorted(snapshot.columns, key=lambda c: c.newest_date or date.min, reverse=True)]
@@ -188,7 +196,7 @@ def judge_scan(sessions: sessionmaker[Session], scan_id: int, as_of: datetime, p
                 doc = site_document(site, consolidation=consolidation_state(plan, context, as_of.date()))
             else:
                 snapshot = build_snapshot(session, site, as_of, profile, config)
-                state = consolidation_state(plan, context, as_of.date(), snapshot)
+                state = consolidation_state(plan, context, as_of.date(), snapshot) if site.role != "portal" else None
                 doc = site_document(site, judge(snapshot, profile), snapshot, profile, state)
             session.add(Result(judgement_id=judgement.id, site_id=site.id, verdict=doc["verdict"],
                                vetoed=doc["vetoed"], score=doc["score"], data=doc))

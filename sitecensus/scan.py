@@ -32,6 +32,7 @@ from sitecensus.config import Config, Dictionaries, Unit
 from sitecensus.store import Column, Fetch, Link, Page, Probe, Scan, Site
 
 log = logging.getLogger("sitecensus.scan")
+PORTAL_DEPTH = 1   # the portal is crawled only to its home page's links, looking for unregistered sites
 FETCH_FIELDS = [f.name for f in fields(FetchItem) if f.name != "site"]
 
 
@@ -195,6 +196,9 @@ def register_scan(sessions: sessionmaker[Session], config: Config, units: list[U
             if form.keep_portal_page and form.portal_page_url:
                 scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=form.portal_page_url, role="portal_page",
                                        plan=plan, pinned=[], flags=flags))
+        portal = config.settings.portal
+        scan.sites.append(Site(unit=portal.name, unit_kind="其他", url=portal.url, role="portal", plan={}, pinned=[],
+                               flags={}))  # crawled shallowly to find unregistered district sites (J7)
         session.flush()
         return scan.id
 
@@ -212,6 +216,7 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
         sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None))).all()
     site_ids = {s.url: s.id for s in sites}
     portal_pages = {s.url for s in sites if s.role == "portal_page"}
+    depth = {s.url: {"portal_page": 0, "portal": PORTAL_DEPTH}.get(s.role) for s in sites}
     sink = StoreSink(sessions, scan_id, site_ids, on_page)
     probes: list = []
     tls: dict[str, dict] = {}
@@ -224,7 +229,7 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
         for url in site_ids:
             process.crawl(SiteSpider, url=url, site_key=url, reference_date=as_of.date().isoformat(),
                           options=options, sink=sink, registry=registry,
-                          max_depth=0 if url in portal_pages else None)
+                          max_depth=depth[url])
         process.start()
     sink.flush()
     if prober:

@@ -37,8 +37,9 @@ def test_scan_json_follows_the_contract(world):
     jsonschema.validate(world.document, CONTRACT)
     assert world.document["scan"]["profile"] == "census2015"
     assert world.document["scan"]["as_of"].endswith("+08:00")
-    units = [s["unit"] for s in world.document["sites"]]
+    units = [s["unit"] for s in world.document["sites"] if s["role"] == "site"]
     assert len(set(units)) == 47                       # every unit, registered or not
+    assert {s["role"] for s in world.document["sites"]} == {"site", "portal_page", "portal"}
     unregistered = [s for s in world.document["sites"] if s["url"] is None]
     assert unregistered and all(s["verdict"] == "无法检测" for s in unregistered)
 

@@ -127,3 +127,14 @@ def test_j4_what_remains_to_be_deregistered(world):
     overdue = world.findings("overdue", "J4")[0]
     assert "页面仍显示网站标识码" in overdue["title"]
     assert not world.findings("nonotice", "J4")                        # its closure month has not come
+
+
+def test_j7_unregistered_district_site_linked_from_the_portal(world):
+    portal = next(s for s in world.document["sites"] if s["url"] == world.urls["portal"])
+    j7 = [f for f in portal["findings"] if f["code"] == "J7"]
+    assert len(j7) == 1 and j7[0]["evidence"][0]["url"] == world.urls["unregistered"]
+    assert j7[0]["evidence"][0]["source"] == world.urls["portal"]
+    assert not any(f["code"] == "J7" for s in world.document["sites"] if s["url"] != world.urls["portal"]
+                   for f in s["findings"])   # registered sites and the platforms are never reported
+    board = (world.out / "index.html").read_text(encoding="utf-8")
+    assert "疑似未经审批开设的网站" in board and "nyxx.bl.gov.cn" in board

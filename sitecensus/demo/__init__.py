@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from sitecensus.demo.server import DemoServer, closed_port_url
-from sitecensus.demo.sites import SiteSpec, build_site, demo_specs, external_site, portal_site
+from sitecensus.demo.sites import SiteSpec, build_site, demo_specs, external_site, portal_site, unregistered_site
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
@@ -17,6 +17,9 @@ REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 def _month(today: date, offset: int) -> str:
     index = today.year * 12 + today.month - 1 + offset
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+UNREGISTERED_HOST = "nyxx.bl.gov.cn"   # a district site nobody registered, linked from the portal
 
 
 def _address(spec: SiteSpec, servers: dict) -> str:
@@ -30,18 +33,21 @@ def serve_demo_sites(today: date, specs: list[SiteSpec] | None = None):
     """Yield {site key: base URL, 'portal': URL, 'external': URL} while the sites are served."""
     specs = specs if specs is not None else demo_specs()
     servers = {spec.key: DemoServer() for spec in specs if not (spec.down or spec.unresolvable)}
-    extra = {"portal": DemoServer(), "external": DemoServer()}
+    extra = {"portal": DemoServer(), "external": DemoServer(), "unregistered": DemoServer()}
     dead = closed_port_url()
     portal, external = extra["portal"].base_url, extra["external"].base_url
     try:
-        extra["portal"].serve(portal_site(today, extra["external"].base_url))
+        port = extra["unregistered"].base_url.rsplit(":", 1)[1].rstrip("/")
+        unregistered = f"http://{UNREGISTERED_HOST}:{port}/"   # resolved through crawl.hosts, never DNS
+        extra["portal"].serve(portal_site(today, extra["external"].base_url, unregistered))
+        extra["unregistered"].serve(unregistered_site())
         extra["external"].serve(external_site())
         for spec in specs:
             if spec.key in servers:
                 server = servers[spec.key]
                 server.serve(build_site(spec, server.base_url, today, external, portal, dead))
         urls = {spec.key: _address(spec, servers) for spec in specs}
-        yield {**urls, "portal": portal, "external": external, "dead": dead}
+        yield {**urls, "portal": portal, "external": external, "dead": dead, "unregistered": unregistered}
     finally:
         for server in [*servers.values(), *extra.values()]:
             server.close()
@@ -78,7 +84,9 @@ def write_demo_config(directory: Path, urls: dict[str, str], today: date, out_di
     settings["platforms"] = {"disclosure": [platform], "service": [platform]}
     # Loopback demo sites: politeness limits lifted, short timeouts so the hanging link costs seconds.
     settings["crawl"].update(per_host_concurrency=4, per_host_delay_seconds=0, download_timeout_seconds=3, retries=0,
-                             resolve_only_listed=True)   # every demo address is 127.0.0.1: no DNS query leaves
+                             resolve_only_listed=True,   # every demo address is 127.0.0.1: no DNS query leaves
+                             hosts={UNREGISTERED_HOST: "127.0.0.1"})
+    settings["district_domains"] = ["bl.gov.cn"]
     settings["probes"].update(per_scan=3, spacing_seconds=1, timeout_seconds=5)
     (directory / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False),
                                              encoding="utf-8")

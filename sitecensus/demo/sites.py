@@ -317,6 +317,11 @@ def build_site(spec: SiteSpec, base: str, today: date, external: str, portal: st
     return _Writer(spec, base, today, external, portal, dead).build()
 
 
+def unregistered_site() -> SiteFiles:
+    page = "<html><head><meta charset='utf-8'><title>北仑区农业信息网</title></head><body>农业信息</body></html>"
+    return SiteFiles(fallback=Reply(200, page.encode()))
+
+
 def external_site() -> SiteFiles:
     """Stand-in for outside hosts (beian.miit.gov.cn ...): every path 200, /blocked/ 403."""
     files = SiteFiles(fallback=Reply(200, "<html><head><title>外部网站</title></head><body>ok</body></html>".encode()))
@@ -324,11 +329,13 @@ def external_site() -> SiteFiles:
     return files
 
 
-def portal_site(today: date, external: str = "") -> SiteFiles:
+def portal_site(today: date, external: str = "", unregistered: str = "") -> SiteFiles:
     lis = "".join(f'<li><a href="/art/{(today - timedelta(days=i)):%Y/%m/%d}/art_1_{i}.html">{t}</a>'
                   f'<span>{(today - timedelta(days=i)):%Y-%m-%d}</span></li>' for i, t in enumerate(TOPICS[:8]))
     html = (f'<html><head><meta charset="utf-8"><title>北仑之窗</title></head><body><h1>北仑之窗</h1>'
-            f'<div class="block"><h3>今日北仑</h3><ul>{lis}</ul></div></body></html>')
+            f'<div class="block"><h3>今日北仑</h3><ul>{lis}</ul></div>'
+            + (f'<div class="links">部门网站：<a href="{unregistered}">区农业信息网</a></div>' if unregistered else "")
+            + '</body></html>')
     # 区农林局's retained page: disclosure and services link the platforms, 互动交流 wrongly stays on the portal.
     retained = ('<html><head><meta charset="utf-8"><title>区农林局_北仑之窗</title></head><body><h1>区农林局</h1>'
                 f'<ul class="bm-nav"><li><a href="{external}xxgk.bl.gov.cn/nlj/">政府信息公开</a></li>'
