@@ -185,7 +185,9 @@ def site_seen(snap) -> tuple[bool | None, str]:
     if home.outcome == "broken" and home.error in ("dns", "connect"):
         return True, "域名无法解析" if home.error == "dns" else "网站已无法连接"
     if home.outcome == "ok":
-        return False, "仍在运行，首页有关停公告" if home.notice else "仍在运行，首页无关停公告"
+        if home.notice:
+            return False, f"仍在运行，首页有关停公告：“{home.notice.get('text', '')[:80]}”"
+        return False, "仍在运行，首页无关停公告"
     return None, f"首页无法检测（{home.error or home.status}）"
 
 

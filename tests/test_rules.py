@@ -108,11 +108,14 @@ def test_consolidation_states(world):
 
 
 def test_j5_j6_retained_portal_page_links(world):
-    page = next(s for s in world.document["sites"] if s["unit"] == "区农林局" and s["url"].startswith(world.urls["portal"]))
-    codes = [f["code"] for f in page["findings"]]
-    assert codes == ["J6"]                                   # 互动交流 stays on the portal: wrong
+    def retained(unit):
+        return next(s for s in world.document["sites"] if s["unit"] == unit and s["role"] == "portal_page")
+    page = retained("区农林局")
+    assert [f["code"] for f in page["findings"]] == ["J6"]   # 互动交流 stays on the portal: wrong; 信息公开 right
     assert "互动交流" in page["findings"][0]["title"] and page["verdict"] == "不合格"
-    assert "J5" not in codes                                 # 政府信息公开 goes to the disclosure platform
+    other = retained("区环保局")
+    assert [f["code"] for f in other["findings"]] == ["J5"]  # 信息公开 on the portal: wrong; services right
+    assert other["findings"][0]["evidence"][0]["url"].endswith("/xxgk/hbj/")
     own_site = world.site("notice")
     assert not any(f["code"] in ("J5", "J6") for f in own_site["findings"])
 

@@ -89,7 +89,8 @@ def demo_specs() -> list[SiteSpec]:
         SiteSpec("notice", "区农林局", "宁波市北仑区农林局", standard(0, 5, 15, 40), notice=True, site_code="3302060017",
                  plan={**closing(1), "keep_portal_page": True, "portal_page": "bm/nlj/"}),
         SiteSpec("nolink", "区环保局", "宁波市北仑区环境保护局", standard(0, 4, 14, 35), notice=True,
-                 notice_links_portal=False, site_code="3302060021", plan=closing(1)),
+                 notice_links_portal=False, site_code="3302060021",
+                 plan={**closing(1), "keep_portal_page": True, "portal_page": "bm/hbj/"}),
         SiteSpec("nonotice", "区司法局", "宁波市北仑区司法局", standard(1, 6, 18, 45), site_code="3302060018",
                  plan=closing(1)),
         SiteSpec("overdue", "区招商局", "宁波市北仑区招商局", standard(2, 8, 25, 60), site_code="3302060019",
@@ -341,5 +342,11 @@ def portal_site(today: date, external: str = "", unregistered: str = "") -> Site
                 f'<ul class="bm-nav"><li><a href="{external}xxgk.bl.gov.cn/nlj/">政府信息公开</a></li>'
                 '<li><a href="/hdjl/nlj/">互动交流</a></li>'
                 f'<li><a href="{external}zjzwfw.gov.cn/bl/nlj/">办事服务</a></li></ul></body></html>')
-    return SiteFiles(pages={"/": Reply(200, html.encode()), "/bm/nlj/": Reply(200, retained.encode())},
+    # 区环保局's retained page: 信息公开 wrongly points at the portal's own news; services are right.
+    retained_hbj = ('<html><head><meta charset="utf-8"><title>区环保局_北仑之窗</title></head><body><h1>区环保局</h1>'
+                    '<ul class="bm-nav"><li><a href="/xxgk/hbj/">信息公开</a></li>'
+                    f'<li><a href="{external}zjzwfw.gov.cn/bl/hbj/hd/">互动交流</a></li>'
+                    f'<li><a href="{external}zjzwfw.gov.cn/bl/hbj/">办事服务</a></li></ul></body></html>')
+    return SiteFiles(pages={"/": Reply(200, html.encode()), "/bm/nlj/": Reply(200, retained.encode()),
+                            "/bm/hbj/": Reply(200, retained_hbj.encode())},
                      fallback=Reply(200, "<html><body>北仑之窗</body></html>".encode()))
