@@ -153,17 +153,20 @@ def portal_service_link(snap, profile):
 
 
 @rule("J7", "发现未登记的政府网站", "consolidation",
-      "门户网站和各单位网站链接到的本区政府网站域名下的站点，不在单位名单中且能够访问的，可能是未经审批开设的网站。",
+      "门户网站和各单位网站链接到的本区政府网站域名下（或名称看起来属于本区的 .gov.cn）站点，不在单位名单中且能够访问的，可能是未经审批开设的网站。",
       "核实该网站的主办单位；未经审批开设的应关停，确需保留的按程序报区政府办公室审核并登记到名单。")
 def unregistered_sites(snap, profile):
-    if not snap.context.district_domains:
+    context = snap.context
+    if not context.district_domains and not context.district_host_hints:
         return []
     severity, points = _severity(profile, "J7")
     findings = []
     for host, link in sorted(snap.link_hosts.items()):
         if host in snap.context.registered_hosts or link.status is None:
             continue  # registered, or it did not answer
-        if any(listed(host, domain) for domain in snap.context.district_domains):
+        name = host.split(":")[0].lower()
+        looks_like_ours = name.endswith(".gov.cn") and any(hint in name for hint in context.district_host_hints)
+        if looks_like_ours or any(listed(host, domain) for domain in context.district_domains):
             findings.append(RULES["J7"].finding(snap, host, severity=severity, points=points, evidence=[Evidence(
                 url=link.target, source=link.source, detail=f"{host} 不在单位名单中，访问返回 HTTP {link.status}")],
                 title=f"发现未登记的网站 {host}"))

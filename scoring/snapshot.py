@@ -79,6 +79,7 @@ class Context:
     disclosure_hosts: list[str] = field(default_factory=list)   # 政府信息公开平台 (J5)
     service_hosts: list[str] = field(default_factory=list)      # 浙江政务服务网 (J6)
     district_domains: list[str] = field(default_factory=list)   # J7
+    district_host_hints: list[str] = field(default_factory=list)  # J7: *.gov.cn hosts that look like the district's
     registered_hosts: set[str] = field(default_factory=set)     # every host the register, portal or platforms name
 
 

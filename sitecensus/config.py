@@ -164,6 +164,7 @@ class Settings(Strict):
     profile: str
     portal: Portal
     district_domains: list[str] = []     # J7: hosts under these are district sites (must be registered)
+    district_host_hints: list[str] = []  # J7: a *.gov.cn host whose labels contain one of these looks like the district's
     platforms: Platforms = Platforms()
     crawl: CrawlSettings
     probes: ProbeSettings

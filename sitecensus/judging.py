@@ -130,7 +130,8 @@ def _context(config: Config) -> Context:
                    notice_lead_days=settings.consolidation.notice_lead_days,
                    grace_days=settings.consolidation.grace_days, banned_hosts=config.dictionaries.banned_hosts,
                    disclosure_hosts=settings.platforms.disclosure, service_hosts=settings.platforms.service,
-                   district_domains=settings.district_domains, registered_hosts=_registered_hosts(config))
+                   district_domains=settings.district_domains, district_host_hints=settings.district_host_hints,
+                   registered_hosts=_registered_hosts(config))
 
 
 def _registered_hosts(config: Config) -> set[str]:

@@ -20,6 +20,7 @@ def _month(today: date, offset: int) -> str:
 
 
 UNREGISTERED_HOST = "nyxx.bl.gov.cn"   # a district site nobody registered, linked from the portal
+LOOKALIKE_HOST = "beilunly.gov.cn"     # not under bl.gov.cn, but its name says 北仑
 
 
 def _address(spec: SiteSpec, servers: dict) -> str:
@@ -39,7 +40,8 @@ def serve_demo_sites(today: date, specs: list[SiteSpec] | None = None):
     try:
         port = extra["unregistered"].base_url.rsplit(":", 1)[1].rstrip("/")
         unregistered = f"http://{UNREGISTERED_HOST}:{port}/"   # resolved through crawl.hosts, never DNS
-        extra["portal"].serve(portal_site(today, extra["external"].base_url, unregistered))
+        lookalike = f"http://{LOOKALIKE_HOST}:{port}/"
+        extra["portal"].serve(portal_site(today, extra["external"].base_url, unregistered, lookalike))
         extra["unregistered"].serve(unregistered_site())
         extra["external"].serve(external_site())
         for spec in specs:
@@ -47,7 +49,8 @@ def serve_demo_sites(today: date, specs: list[SiteSpec] | None = None):
                 server = servers[spec.key]
                 server.serve(build_site(spec, server.base_url, today, external, portal, dead))
         urls = {spec.key: _address(spec, servers) for spec in specs}
-        yield {**urls, "portal": portal, "external": external, "dead": dead, "unregistered": unregistered}
+        yield {**urls, "portal": portal, "external": external, "dead": dead, "unregistered": unregistered,
+               "lookalike": lookalike}
     finally:
         for server in [*servers.values(), *extra.values()]:
             server.close()
@@ -85,7 +88,7 @@ def write_demo_config(directory: Path, urls: dict[str, str], today: date, out_di
     # Loopback demo sites: politeness limits lifted, short timeouts so the hanging link costs seconds.
     settings["crawl"].update(per_host_concurrency=4, per_host_delay_seconds=0, download_timeout_seconds=3, retries=0,
                              resolve_only_listed=True,   # every demo address is 127.0.0.1: no DNS query leaves
-                             hosts={UNREGISTERED_HOST: "127.0.0.1"})
+                             hosts={UNREGISTERED_HOST: "127.0.0.1", LOOKALIKE_HOST: "127.0.0.1"})
     settings["district_domains"] = ["bl.gov.cn"]
     settings["probes"].update(per_scan=3, spacing_seconds=1, timeout_seconds=5)
     (directory / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False),

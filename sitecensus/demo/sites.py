@@ -330,12 +330,13 @@ def external_site() -> SiteFiles:
     return files
 
 
-def portal_site(today: date, external: str = "", unregistered: str = "") -> SiteFiles:
+def portal_site(today: date, external: str = "", unregistered: str = "", lookalike: str = "") -> SiteFiles:
     lis = "".join(f'<li><a href="/art/{(today - timedelta(days=i)):%Y/%m/%d}/art_1_{i}.html">{t}</a>'
                   f'<span>{(today - timedelta(days=i)):%Y-%m-%d}</span></li>' for i, t in enumerate(TOPICS[:8]))
     html = (f'<html><head><meta charset="utf-8"><title>北仑之窗</title></head><body><h1>北仑之窗</h1>'
             f'<div class="block"><h3>今日北仑</h3><ul>{lis}</ul></div>'
-            + (f'<div class="links">部门网站：<a href="{unregistered}">区农业信息网</a></div>' if unregistered else "")
+            + (f'<div class="links">部门网站：<a href="{unregistered}">区农业信息网</a> '
+               f'<a href="{lookalike}">北仑林业网</a></div>' if unregistered else "")
             + '</body></html>')
     # 区农林局's retained page: disclosure and services link the platforms, 互动交流 wrongly stays on the portal.
     retained = ('<html><head><meta charset="utf-8"><title>区农林局_北仑之窗</title></head><body><h1>区农林局</h1>'
