@@ -117,12 +117,8 @@ def left_to_deregister(snap, profile):
                                 title="关停后待注销：" + "；".join(remaining))]
 
 
-# Entries a retained portal page must point at the platforms (仑政办〔2017〕84号 二(二)).
-DISCLOSURE_WORDS = ("政府信息公开", "信息公开")
-SERVICE_WORDS = ("互动交流", "政民互动", "办事服务", "网上办事", "在线办事", "政务服务")
-
-
-def _entry_findings(snap, profile, code: str, words: tuple[str, ...], hosts: list[str], platform: str):
+def _entry_findings(snap, profile, code: str, words: list[str], hosts: list[str], platform: str):
+    """Entries a retained portal page must point at the platforms (仑政办〔2017〕84号 二(二))."""
     if snap.role != "portal_page" or not (snap.home and snap.home.outcome == "ok"):
         return []
     severity, points = _severity(profile, code)
@@ -142,14 +138,16 @@ def _entry_findings(snap, profile, code: str, words: tuple[str, ...], hosts: lis
       "在门户网站保留页面的单位，其政府信息公开栏目必须统一链接到政府信息公开平台本单位的页面。",
       "把保留页面上“政府信息公开”栏目的链接改为政府信息公开平台上本单位的页面。")
 def portal_disclosure_link(snap, profile):
-    return _entry_findings(snap, profile, "J5", DISCLOSURE_WORDS, snap.context.disclosure_hosts, "政府信息公开平台")
+    return _entry_findings(snap, profile, "J5", profile.consolidation.disclosure_entry_words,
+                           snap.context.disclosure_hosts, "政府信息公开平台")
 
 
 @rule("J6", "保留页面互动交流、办事服务栏目链接错误", "consolidation",
       "在门户网站保留页面的单位，其互动交流、办事服务栏目必须统一链接到浙江政务服务网本单位的页面。",
       "把保留页面上“互动交流”“办事服务”栏目的链接改为浙江政务服务网（北仑平台）上本单位的页面。")
 def portal_service_link(snap, profile):
-    return _entry_findings(snap, profile, "J6", SERVICE_WORDS, snap.context.service_hosts, "浙江政务服务网")
+    return _entry_findings(snap, profile, "J6", profile.consolidation.service_entry_words,
+                           snap.context.service_hosts, "浙江政务服务网")
 
 
 @rule("J7", "发现未登记的政府网站", "consolidation",

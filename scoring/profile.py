@@ -122,6 +122,8 @@ class ConsolidationRule(Strict):
 class Consolidation(Strict):
     notice_keywords: list[str]
     notice_site_words: list[str]     # a notice speaks of the website itself (本网站, 本站 …)
+    disclosure_entry_words: list[str] = ["政府信息公开", "信息公开"]   # J5: the retained page's disclosure entry
+    service_entry_words: list[str] = ["互动交流", "政民互动", "办事服务", "网上办事", "在线办事", "政务服务"]  # J6
     notice_max_page_chars: int = Field(gt=0)
     J1: ConsolidationRule
     J2: ConsolidationRule

@@ -58,3 +58,18 @@ def test_certificate_expiring_soon(world, https_site):
 def test_plain_http_site_has_no_https(world):
     g4 = world.findings("healthy", "G4")[0]
     assert g4["evidence"][0]["detail"] == "未启用 HTTPS"
+
+
+@pytest.mark.parametrize("https_site", [300], indirect=True)
+def test_j4_lists_a_certificate_still_valid_after_closure(world, https_site, tmp_path):
+    import yaml
+    config = world.private_copy(tmp_path)
+    register = yaml.safe_load((config / "units.yaml").read_text(encoding="utf-8"))
+    unit = next(u for u in register["units"] if u["name"] == "区统计局")
+    unit["urls"] = [https_site]
+    unit["consolidation"] = {"participates": True, "closure_month": "2020-01", "keep_portal_page": False}
+    (config / "units.yaml").write_text(yaml.safe_dump(register, allow_unicode=True), encoding="utf-8")
+    result = run_cli("audit", "区统计局", "--json", config=config)
+    j4 = next(f for f in json.loads(result.stdout)["sites"][0]["findings"] if f["code"] == "J4")
+    details = [e["detail"] for e in j4["evidence"]]
+    assert any(d.startswith("证书仍有效") for d in details) and "域名仍可解析" in details
