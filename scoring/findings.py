@@ -36,7 +36,4 @@ def fingerprint(unit: str, code: str, key: str) -> str:
     return hashlib.sha1(f"{unit}\x1f{code}\x1f{key}".encode()).hexdigest()[:16]
 
 
-def evidence_list(rows, limit: int = 50) -> list[Evidence]:
-    return [Evidence(**row) if isinstance(row, dict) else row for row in list(rows)[:limit]]
-
 

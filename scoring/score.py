@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 
-from scoring.consolidation import closure_window, migrated
+from scoring.consolidation import closure_window, site_seen
 from scoring.findings import Finding
 from scoring.profile import Profile
 from scoring.rules import RULES
@@ -36,9 +36,7 @@ class Judged:
 
 def is_closed(snap: SiteSnapshot) -> bool:
     """Planned to close and now gone: no answer at all, or a redirect to the portal."""
-    if closure_window(snap.plan, snap.context) is None or snap.home is None:
-        return False
-    return migrated(snap) or (snap.home.outcome == "broken" and snap.home.error in ("dns", "connect"))
+    return closure_window(snap.plan, snap.context) is not None and site_seen(snap)[0] is True
 
 
 def apply_silences(findings: list[Finding], silences: list[dict]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 _FULL = re.compile(
     r"(?<!\d)((?:19|20)\d{2})\s*([-/.年])\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*日?"
@@ -82,6 +82,3 @@ def date_from_url(url: str) -> date | None:
                 return d
     return None
 
-
-def to_iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value else None
