@@ -52,7 +52,22 @@ def _mapped(url: str, hosts: HostsMap) -> tuple[str, dict]:
     return str(parsed.copy_with(host=address)), {"Host": parsed.netloc.decode("ascii")}
 
 
+PROBE_MAX_BYTES = 2 * 1024 * 1024   # enough to know the home page opens; a 50 MB page is not read to the end
+
+
+async def _get(client: httpx.AsyncClient, target: str, headers: dict) -> tuple[httpx.Response, int]:
+    async with client.stream("GET", target, headers=headers) as response:
+        size = 0
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size >= PROBE_MAX_BYTES:
+                break
+        return response, size
+
+
 async def probe(client: httpx.AsyncClient, url: str, timeout: float, hosts: HostsMap | None = None) -> ProbeResult:
+    """One probe: the home page must answer with a non-empty page within `timeout` seconds in total
+    (name lookup, connection, redirects and body included)."""
     started = time.monotonic()
     at = datetime.now(timezone.utc)
     try:
@@ -60,11 +75,10 @@ async def probe(client: httpx.AsyncClient, url: str, timeout: float, hosts: Host
     except socket.gaierror:
         return ProbeResult(url, at, False, error="dns", elapsed_ms=0)
     try:
-        response = await asyncio.wait_for(client.get(target, headers=headers), timeout)
+        response, size = await asyncio.wait_for(_get(client, target, headers), timeout)
     except Exception as exc:  # noqa: BLE001 - every failure is a failed probe, classified
         return ProbeResult(url, at, False, error=_error_class(exc), elapsed_ms=int((time.monotonic() - started) * 1000))
     elapsed = int((time.monotonic() - started) * 1000)
-    size = len(response.content)
     if response.status_code in BLOCKED_STATUS:  # the site refuses us, which says nothing of its availability
         return ProbeResult(url, at, False, response.status_code, f"blocked_{response.status_code}", elapsed, size)
     if response.status_code >= 400:
@@ -76,11 +90,20 @@ async def probe(client: httpx.AsyncClient, url: str, timeout: float, hosts: Host
 
 async def probe_round(urls: list[str], timeout: float, user_agent: str,
                       hosts: HostsMap | None = None) -> list[ProbeResult]:
-    """One probe of every URL, concurrently (each URL is its own host here: one request per host)."""
-    limits = httpx.Limits(max_connections=max(10, len(urls)), max_keepalive_connections=0)
+    """One probe of every URL: all hosts at once, one request per host at a time (so a round of
+    sites on distinct hosts takes one timeout at most). Results come in the order of `urls`."""
+    by_host: dict[str, list[str]] = {}
+    for url in urls:
+        by_host.setdefault(httpx.URL(url).netloc.decode("ascii").lower(), []).append(url)
+    limits = httpx.Limits(max_connections=max(10, len(by_host)), max_keepalive_connections=0)
     async with httpx.AsyncClient(follow_redirects=True, headers={"User-Agent": user_agent}, limits=limits,
                                  timeout=httpx.Timeout(timeout), verify=False) as client:
-        return list(await asyncio.gather(*(probe(client, url, timeout, hosts) for url in urls)))
+        async def one_host(host_urls: list[str]) -> list[ProbeResult]:
+            return [await probe(client, url, timeout, hosts) for url in host_urls]
+
+        done = await asyncio.gather(*(one_host(group) for group in by_host.values()))
+    results = {r.url: r for group in done for r in group}
+    return [results[url] for url in urls]
 
 
 async def probe_rounds(urls: list[str], rounds: int, spacing: float, timeout: float,

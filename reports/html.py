@@ -12,6 +12,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from reports.svg import failure_timeline
 from scoring.consolidation import STATE_ORDER
 
 SEVERITY_LABELS = {"veto": "单项否决", "deduction": "扣分", "advisory": "提示", "consolidation": "集约化"}
@@ -74,7 +75,16 @@ def unregistered_sites(rows: list[dict]) -> list[dict]:
     return list(by_host.values())
 
 
-def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = None, dashboard: bool = True) -> Path:
+def _availability(figure) -> dict | None:
+    if figure is None:
+        return None
+    share = figure.share
+    return {"probes": figure.probes, "failed": figure.failed, "refused": figure.refused,
+            "percent": None if share is None else round(100 * share, 1), "timeline": failure_timeline(figure)}
+
+
+def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = None, dashboard: bool = True,
+           availability: dict | None = None) -> Path:
     """Write index.html and sheets/*.html and return the dashboard's path; with dashboard=False (an
     on-demand audit) write only the audited sites' sheets under audits/ and return the first one,
     leaving the office's dashboard of the last full scan as it is."""
@@ -89,7 +99,8 @@ def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = No
     for site in document["sites"]:
         name = sheet_name(site["unit"] + (site["url"] or ""))
         counts = _counts(site)
-        rows.append({"site": site, "sheet": f"sheets/{name}", "counts": counts})
+        rows.append({"site": site, "sheet": f"sheets/{name}", "counts": counts,
+                     "availability": _availability((availability or {}).get(site["url"]))})
         if site["url"]:
             html = env.get_template("sheet.html.j2").render(scan=scan, site=site, counts=counts, sections=sections(site),
                                                              rule_names=rule_names or {})
@@ -104,7 +115,8 @@ def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = No
         if r["site"]["url"]:
             summary["by_verdict"][r["site"]["verdict"]] = summary["by_verdict"].get(r["site"]["verdict"], 0) + 1
     index = out_dir / "index.html"
-    index.write_text(env.get_template("dashboard.html.j2").render(scan=scan, rows=rows, summary=summary,
+    window = next(iter((availability or {}).values()), None)
+    index.write_text(env.get_template("dashboard.html.j2").render(scan=scan, rows=rows, summary=summary, window=window,
                                                                    board=consolidation_board(rows),
                                                                    unregistered=unregistered_sites(rows)),
                      encoding="utf-8")

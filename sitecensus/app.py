@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scoring.registry import RULES
 from scoring.rules import RULES as _ALL_RULES  # noqa: F401 - registers every rule
+from sitecensus.availability import availability
 from sitecensus.config import Config, Unit
 from sitecensus.export import full_document
 from sitecensus.judging import judge_scan
@@ -43,7 +44,8 @@ class App:
              dashboard: bool = True) -> Outcome:
         profile = self.config.profile(profile_name)
         log_file = self.out_dir / "logs" / f"scan-{as_of:%Y%m%d-%H%M%S}.log"
-        scan_id = run_scan(self.sessions, self.config, units, as_of, profile, log_file, on_page)
+        scan_id = run_scan(self.sessions, self.config, units, as_of, profile, log_file, on_page,
+                           kind="scan" if dashboard else "audit")
         return self.judge(scan_id, as_of, profile_name, dashboard)
 
     def judge(self, scan_id: int, as_of: datetime, profile_name: str | None = None, dashboard: bool = True) -> Outcome:
@@ -53,8 +55,15 @@ class App:
             document = full_document(session, session.get(Judgement, judgement_id), self.config.settings.timezone)
         return Outcome(document, self.render(document, dashboard), scan_id)
 
-    def render(self, document: dict, dashboard: bool = True) -> Path:
-        return render(document, self.out_dir, {code: r.name for code, r in RULES.items()}, dashboard)
+    def render(self, document: dict, dashboard: bool = True, availability_end: datetime | None = None) -> Path:
+        """Sheets and dashboard; the dashboard shows availability over the window before
+        `availability_end` (default: the scan's check time)."""
+        end = availability_end or datetime.fromisoformat(document["scan"]["as_of"])
+        days = self.config.profile(document["scan"]["profile"]).availability.window_days
+        urls = [s["url"] for s in document["sites"] if s["url"]]
+        with self.sessions() as session:
+            figures = availability(session, urls, end, days)
+        return render(document, self.out_dir, {code: r.name for code, r in RULES.items()}, dashboard, figures)
 
     def stored(self, scan_id: int | None) -> dict:
         """The latest judgement of a scan (default: the latest finished scan)."""

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Optional
@@ -13,7 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sitecensus.config import ConsolidationForm, Unit, load_config
+from sitecensus.config import ConsolidationForm, Unit, config_dir, load_config
+from sitecensus.lock import EXIT_BUSY, ScanBusy, ScanLock
+from sitecensus.scan import EXIT_INTERRUPTED, ScanInterrupted
 from sitecensus.export import contract_document
 from sitecensus.yamlfile import ConfigError
 
@@ -26,6 +30,7 @@ ConfigOpt = typer.Option(None, "--config", help="配置目录 (default ./config,
 AsOfOpt = typer.Option(None, "--as-of", help="监测时间点 YYYY-MM-DD[THH:MM]，默认现在（Asia/Shanghai）")
 ProfileOpt = typer.Option(None, "--profile", help="评分方案，如 census2015（默认见 settings.yaml）")
 JsonOpt = typer.Option(False, "--json", help="输出 JSON（DESIGN.md 约定的格式）")
+PROGRESS_LINE_SECONDS = 15
 
 
 def _fail(message: str, code: int = 2):
@@ -84,14 +89,27 @@ def _crawl(application, units, as_of, profile, dashboard: bool = True):
         task = progress.add_task(f"抓取 {len(crawled)} 个网站", total=None)
         sites_seen: set[str] = set()
 
+        pages, started, last_line = [0], time.monotonic(), [time.monotonic()]
+
         def on_page(site, url):
             sites_seen.add(site)
+            pages[0] += 1
             progress.update(task, advance=1, description=f"抓取 {len(crawled)} 个网站（进行中 {len(sites_seen)}）")
+            if not err.is_terminal and time.monotonic() - last_line[0] >= PROGRESS_LINE_SECONDS:
+                last_line[0] = time.monotonic()  # a log (the service, cron) gets a line now and then instead of a bar
+                err.print(f"抓取进度：{pages[0]} 页，{len(sites_seen)}/{len(crawled)} 个网站已开始，"
+                          f"用时 {last_line[0] - started:.0f} 秒", highlight=False)
 
+        # SIGTERM (the service stopping, systemd) acts as Ctrl-C until Scrapy installs its own graceful handlers
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             return application.scan(units, as_of, profile, on_page, dashboard)
         except ConfigError as exc:
             _fail(str(exc))
+        except ScanInterrupted as exc:
+            _fail(str(exc), EXIT_INTERRUPTED)
+        except KeyboardInterrupt:
+            _fail("检测被中断；已开始的检测标记为 interrupted（不参与评分），下次检测会重新开始", EXIT_INTERRUPTED)
 
 
 def _print(document: dict, outcome_dashboard, as_json: bool):
@@ -131,7 +149,11 @@ def scan(unit: list[str] = typer.Option(None, "--unit", help="只检测这个单
         chosen, when = application.select_units(unit), application.as_of(as_of)
     except (ConfigError, ValueError) as exc:
         _fail(str(exc))
-    outcome = _crawl(application, chosen, when, profile)
+    try:
+        with ScanLock(application.out_dir):
+            outcome = _crawl(application, chosen, when, profile)
+    except ScanBusy as exc:
+        _fail(str(exc), EXIT_BUSY)
     _print(outcome.document, outcome.dashboard, as_json)
 
 
@@ -304,6 +326,31 @@ def demo(out_dir: Path = typer.Option(Path("sitecensus-demo"), "--out", help="�
         application = App(load_config(cfg_dir))
         outcome = _crawl(application, application.config.units, when, None)
     _summary(outcome.document, outcome.dashboard)
+
+
+@app.command()
+def serve(config: Optional[Path] = ConfigOpt,
+          log_file: Optional[str] = typer.Option(None, "--log-file", help="日志文件（按大小轮转），默认见 settings.yaml service.log_file")):
+    """作为服务长期运行：每周全面检测、定时首页可用性探测、每日刷新总览（Ctrl-C 或 SIGTERM 停止）。"""
+    from sitecensus.service import serve as run_service
+    directory = str(config_dir(config).resolve())
+    try:
+        code = run_service(directory, log_file)
+    except ConfigError as exc:
+        _fail(f"配置有误，请按提示修改：\n{exc}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json", help="输出 JSON"), config: Optional[Path] = ConfigOpt):
+    """显示服务状态：计划任务及下次运行时间、最近一次检测、各网站近 7 天的可用性。"""
+    from sitecensus.status import collect, show
+    application = _app(config)
+    facts = collect(application)
+    if as_json:
+        sys.stdout.write(json.dumps(facts, ensure_ascii=False, indent=1) + "\n")
+    else:
+        show(facts, out)
 
 
 def main():

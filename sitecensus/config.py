@@ -145,6 +145,30 @@ class ProbeSettings(Strict):
     timeout_seconds: float = Field(gt=0)
 
 
+def _cron(fields: dict) -> dict:
+    from apscheduler.triggers.cron import CronTrigger
+    try:
+        CronTrigger(**fields)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"定时写法不对：{exc}；可用的字段有 year, month, day, week, day_of_week, hour, minute, second") from None
+    return fields
+
+
+class ServiceSettings(Strict):
+    """`sitecensus serve`: when the weekly scan, the probe rounds and the dashboard refresh run."""
+
+    scan_schedule: dict[str, str | int] = {"day_of_week": "mon", "hour": 2, "minute": 0}
+    probe_interval_seconds: float = Field(1800, gt=0)
+    dashboard_schedule: dict[str, str | int] = {"hour": 7, "minute": 0}
+    misfire_grace_seconds: int = Field(3600, ge=1)   # a run missed by less than this (service down) still runs, once
+    scan_stop_seconds: float = Field(120, gt=0)      # on shutdown, how long a running scan may take to save its work
+    log_file: str | None = None                      # besides stderr; rotated
+    log_max_bytes: int = Field(10_000_000, gt=0)
+    log_backups: int = Field(5, ge=0)
+
+    _scan = field_validator("scan_schedule", "dashboard_schedule")(_cron)
+
+
 class ConsolidationSettings(Strict):
     notice_lead_days: int = Field(ge=0)
     grace_days: int = Field(ge=0)
@@ -168,6 +192,7 @@ class Settings(Strict):
     platforms: Platforms = Platforms()
     crawl: CrawlSettings
     probes: ProbeSettings
+    service: ServiceSettings = ServiceSettings()
     consolidation: ConsolidationSettings
     silence: list[GlobalSilence] = []    # verified false positives for all (or one) unit
 
@@ -253,5 +278,17 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
     words = directory / "dictionaries.yaml"
     dictionaries = _validate(Dictionaries, words) if words.exists() else Dictionaries()
     config = Config(directory=directory, settings=settings, units=register.units, dictionaries=dictionaries)
-    config.profile()  # validate the default profile up front
+    _check_probe_rate(config, directory / "settings.yaml")
     return config
+
+
+def _check_probe_rate(config: Config, path: Path) -> None:
+    """The census needs so many spaced probes a day (V1/D1); a slower service cannot give them."""
+    profile = config.profile()  # also validates the default profile up front
+    per_day = 86400 / config.settings.service.probe_interval_seconds
+    needed = profile.availability.min_probes_per_day
+    if per_day < needed:
+        _, lines = load_with_lines(path)
+        raise ConfigError(f"{path}:{line_of(lines, ('service', 'probe_interval_seconds'))}: service.probe_interval_seconds: "
+                          f"每 {config.settings.service.probe_interval_seconds:g} 秒探测一次只有每天 {per_day:.1f} 次，"
+                          f"评分方案 {profile.name} 要求每天不少于 {needed} 次；请改为不超过 {86400 // needed} 秒")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import threading
 import time
 from dataclasses import fields
@@ -29,7 +31,9 @@ from crawler.probe import probe_rounds, tls_round
 from crawler.resolver import HostsMap
 from scoring.profile import Profile
 from sitecensus.config import Config, Dictionaries, Unit
-from sitecensus.store import Column, Fetch, Link, Page, Probe, Scan, Site
+from sitecensus.availability import save_probes
+from sitecensus.lock import pid_alive
+from sitecensus.store import Column, Fetch, Link, Page, Scan, Site
 
 log = logging.getLogger("sitecensus.scan")
 PORTAL_DEPTH = 1   # the portal is crawled only to its home page's links, looking for unregistered sites
@@ -102,6 +106,7 @@ class StoreSink:
     """Receives the spiders' items (in the reactor thread) and writes them in batches."""
 
     BATCH = 500
+    EVERY_SECONDS = 2   # also write a slow site's few pages soon: progress is visible and survives a crash
 
     def __init__(self, sessions: sessionmaker[Session], scan_id: int, site_ids: dict[str, int],
                  on_page: Callable[[str, str], None] | None = None):
@@ -111,15 +116,21 @@ class StoreSink:
         self.on_page = on_page
         self.rows: dict[type, list[dict]] = {Fetch: [], Page: [], Link: []}
         self.pending = 0
+        self.flushed_at = time.monotonic()
+        self.interrupted = False
         self.pages = 0
         self.fetches = 0
+
+    def spider_closed(self, site: str, reason: str) -> None:
+        if reason == "shutdown":   # Scrapy's reason when SIGINT/SIGTERM stopped the crawl
+            self.interrupted = True
 
     def accept(self, item) -> None:
         if isinstance(item, PageItem):
             self._page(item)
         elif isinstance(item, FetchItem):
             self._fetch(item)
-        if self.pending >= self.BATCH:
+        if self.pending >= self.BATCH or time.monotonic() - self.flushed_at >= self.EVERY_SECONDS:
             self.flush()
 
     def _fetch(self, item: FetchItem) -> None:
@@ -153,6 +164,7 @@ class StoreSink:
                     session.execute(insert(model), rows)
                     rows.clear()
         self.pending = 0
+        self.flushed_at = time.monotonic()
 
 
 def _probe_thread(urls: list[str], config: Config, out: list, tls: dict) -> threading.Thread:
@@ -177,10 +189,11 @@ def _probe_thread(urls: list[str], config: Config, out: list, tls: dict) -> thre
     return thread
 
 
-def register_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit], as_of: datetime) -> int:
+def register_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit], as_of: datetime,
+                  kind: str = "scan") -> int:
     with sessions.begin() as session:
         scan = Scan(started_at=datetime.now(as_of.tzinfo), as_of=as_of, status="running",
-                    config_dir=str(config.directory.resolve()))
+                    config_dir=str(config.directory.resolve()), pid=os.getpid(), kind=kind)
         session.add(scan)
         for unit in units:
             plan = unit.consolidation.model_dump()
@@ -203,15 +216,85 @@ def register_scan(sessions: sessionmaker[Session], config: Config, units: list[U
         return scan.id
 
 
+EXIT_INTERRUPTED = 130   # `sitecensus scan`'s exit code after SIGINT/SIGTERM (as a shell reports Ctrl-C)
+
+
+class ScanInterrupted(RuntimeError):
+    def __init__(self, scan_id: int):
+        super().__init__(f"第 {scan_id} 次检测被中断，已标记为 interrupted（不参与评分）；下次检测会重新开始")
+        self.scan_id = scan_id
+
+
+def mark_stale_scans(sessions: sessionmaker[Session]) -> list[int]:
+    """Scans left 'running' by a process that is gone (killed, power cut) become 'interrupted'."""
+    with sessions.begin() as session:
+        stale = [scan for scan in session.scalars(select(Scan).where(Scan.status == "running"))
+                 if not pid_alive(scan.pid)]
+        for scan in stale:
+            scan.status = "interrupted"
+        return [scan.id for scan in stale]
+
+
+def _stop_on_signals(process, sink: StoreSink) -> None:
+    """SIGINT/SIGTERM during the crawl: stop every spider gracefully (Scrapy closes them with reason
+    'shutdown', so the sink marks the scan interrupted); a second signal stops the reactor at once.
+    Our own handlers rather than Scrapy's: a signal while Scrapy is still starting up would otherwise
+    land as a KeyboardInterrupt inside Twisted, which logs it and crawls on."""
+    from twisted.internet import reactor
+    if threading.current_thread() is not threading.main_thread():
+        return
+    seen: list[int] = []
+
+    def on_signal(signum, _frame):
+        seen.append(signum)
+        sink.interrupted = True
+        reactor.callFromThread(process.stop if len(seen) == 1 else reactor.stop)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+
+def _signals_after_crawl() -> None:
+    """When the reactor stops, SIGTERM is back at 'die at once'. What is left (columns, judging, the
+    report) takes seconds, so a SIGTERM now (the service stopping) lets it finish; Ctrl-C still stops."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _finish(sessions: sessionmaker[Session], scan_id: int, status: str, tz) -> None:
+    with sessions.begin() as session:
+        session.execute(update(Scan).where(Scan.id == scan_id).values(status=status, finished_at=datetime.now(tz)))
+
+
 def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit], as_of: datetime,
              profile: Profile, log_file: Path | None = None,
-             on_page: Callable[[str, str], None] | None = None) -> int:
-    """Crawl, probe and store; returns the scan id. Units without a URL are registered, not crawled."""
+             on_page: Callable[[str, str], None] | None = None, kind: str = "scan") -> int:
+    """Crawl, probe and store; returns the scan id. Units without a URL are registered, not crawled.
+
+    SIGINT/SIGTERM (or Ctrl-C) stop the crawl gracefully; what was fetched is kept, the scan is
+    marked 'interrupted' and ScanInterrupted is raised. An interrupted scan is never judged: the
+    next scan starts fresh.
+    """
+    mark_stale_scans(sessions)
+    scan_id = register_scan(sessions, config, units, as_of, kind)
+    try:
+        interrupted = _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_page)
+        _signals_after_crawl()
+    except BaseException:
+        _finish(sessions, scan_id, "interrupted", as_of.tzinfo)
+        raise
+    if interrupted:
+        _finish(sessions, scan_id, "interrupted", as_of.tzinfo)
+        raise ScanInterrupted(scan_id)
+    return scan_id
+
+
+def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_page) -> bool:
     from scrapy.crawler import CrawlerProcess  # imported late: installs the reactor
 
     from crawler.spiders.site import ScanRegistry, SiteSpider
 
-    scan_id = register_scan(sessions, config, units, as_of)
     with sessions() as session:
         sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None))).all()
     site_ids = {s.url: s.id for s in sites}
@@ -230,22 +313,23 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
             process.crawl(SiteSpider, url=url, site_key=url, reference_date=as_of.date().isoformat(),
                           options=options, sink=sink, registry=registry,
                           max_depth=depth[url])
-        process.start()
+        _stop_on_signals(process, sink)
+        process.start(install_signal_handlers=False)
     sink.flush()
+    if sink.interrupted:
+        return True
     if prober:
         prober.join()
+    save_probes(sessions, probes, scan_id)
     with sessions.begin() as session:
-        session.execute(insert(Probe), [{"scan_id": scan_id, "url": p.url, "at": p.at, "ok": p.ok, "status": p.status,
-                                         "error": p.error, "elapsed_ms": p.elapsed_ms, "bytes": p.bytes}
-                                        for p in probes]) if probes else None
         for url, facts in tls.items():
             session.execute(update(Site).where(Site.id == site_ids[url]).values(tls=facts))
     find_columns(sessions, scan_id, profile)
     with sessions.begin() as session:
         session.execute(update(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).values(state="crawled"))
-        session.execute(update(Scan).where(Scan.id == scan_id).values(status="done", finished_at=datetime.now(as_of.tzinfo)))
+    _finish(sessions, scan_id, "done", as_of.tzinfo)
     log.info("scan %s: %s pages, %s fetches in %.1f s", scan_id, sink.pages, sink.fetches, time.monotonic() - started)
-    return scan_id
+    return False
 
 
 def find_columns(sessions: sessionmaker[Session], scan_id: int, profile: Profile) -> None:

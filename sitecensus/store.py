@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import (JSON, Boolean, DateTime, TypeDecorator, Float, ForeignKey, Index, Integer, String, Text, create_engine,
-                        event, select)
+                        event, inspect, or_, select, text)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
@@ -44,6 +44,8 @@ class Scan(Base):
     as_of: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(20), default="running")  # running | done | interrupted | failed
     config_dir: Mapped[str] = mapped_column(Text, default="")
+    pid: Mapped[int | None] = mapped_column(Integer)   # the process doing it: a dead pid means interrupted
+    kind: Mapped[str | None] = mapped_column(String(10), default="scan")   # scan | audit (one site, on demand)
     sites: Mapped[list[Site]] = relationship(back_populates="scan", cascade="all, delete-orphan")
 
 
@@ -139,6 +141,18 @@ class Probe(Base):
     bytes: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ServiceState(Base):
+    """The `sitecensus serve` process, for `sitecensus status` (one row)."""
+
+    __tablename__ = "service_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Judgement(Base):
     """One scoring of one scan: a check time and a profile."""
 
@@ -177,11 +191,27 @@ def open_store(url: str) -> sessionmaker[Session]:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     Base.metadata.create_all(engine)
+    _add_new_columns(engine)
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def _add_new_columns(engine: Engine) -> None:
+    """A store made by an earlier version gets the nullable columns added since (create_all makes
+    only missing tables)."""
+    existing = inspect(engine)
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            present = {c["name"] for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+
+
 def latest_scan_id(session: Session) -> int | None:
-    return session.scalar(select(Scan.id).where(Scan.status == "done").order_by(Scan.id.desc()).limit(1))
+    """The latest finished full scan (an on-demand audit of one site is not the office's picture)."""
+    return session.scalar(select(Scan.id).where(Scan.status == "done", or_(Scan.kind.is_(None), Scan.kind == "scan"))
+                          .order_by(Scan.id.desc()).limit(1))
 
 
 def latest_judgement(session: Session, scan_id: int) -> Judgement | None:

@@ -84,6 +84,11 @@ class SiteSpider(scrapy.Spider):
         crawler.signals.connect(spider._stop_check_downloads, signal=signals.headers_received)
         return spider
 
+    def closed(self, reason: str) -> None:
+        # "shutdown" means SIGINT/SIGTERM stopped the crawl: the sink marks the scan interrupted
+        if self.sink is not None:
+            self.sink.spider_closed(self.site_key, reason)
+
     def _stop_check_downloads(self, headers, body_length, request, spider):
         if request.meta.get("check_only"):
             raise StopDownload(fail=False)  # a link check needs the status, not the body

@@ -1,0 +1,85 @@
+"""`sitecensus status`: is the service running, what will it run next, the last scan, and each
+registered site's availability over the last 7 days (from the store, so it works with the service
+stopped too)."""
+from __future__ import annotations
+
+import socket
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import select
+
+from sitecensus.availability import availability, probed_urls
+from sitecensus.lock import pid_alive
+from sitecensus.service import JOB_NAMES, stored_jobs
+from sitecensus.store import Scan, ServiceState
+
+
+def _service(state: ServiceState | None, interval: float, now: datetime) -> dict:
+    if state is None:
+        return {"state": "从未运行", "pid": None}
+    facts = {"pid": state.pid, "host": state.host, "started_at": state.started_at.isoformat(),
+             "heartbeat_at": state.heartbeat_at.isoformat(),
+             "stopped_at": state.stopped_at.isoformat() if state.stopped_at else None}
+    if state.stopped_at:
+        facts["state"] = "已停止"
+    elif state.host == socket.gethostname() and not pid_alive(state.pid):
+        facts["state"] = "未运行（进程已不存在，可能异常退出）"
+    elif now - state.heartbeat_at > timedelta(seconds=max(180, 2 * interval)):
+        facts["state"] = "无响应（长时间没有心跳）"
+    else:
+        facts["state"] = "运行中"
+    return facts
+
+
+def collect(application) -> dict:
+    config = application.config
+    tz = ZoneInfo(config.settings.timezone)
+    now = datetime.now(tz).replace(microsecond=0)
+    days = config.profile().availability.window_days
+    urls = probed_urls(config)
+    unit_of = {url: unit.name for unit in config.units for url in unit.urls}
+    with application.sessions() as session:
+        state = session.get(ServiceState, 1)
+        scan = session.scalar(select(Scan).order_by(Scan.id.desc()).limit(1))
+        figures = availability(session, urls, now, days)
+    jobs = [{"id": job.id, "name": JOB_NAMES.get(job.id, job.name), "trigger": str(job.trigger),
+             "next_run_time": job.next_run_time.astimezone(tz).isoformat() if job.next_run_time else None}
+            for job in stored_jobs(application.sessions)]
+    last_scan = None if scan is None else {
+        "id": scan.id, "status": scan.status, "started_at": scan.started_at.astimezone(tz).isoformat(),
+        "finished_at": scan.finished_at.astimezone(tz).isoformat() if scan.finished_at else None}
+    sites = [{"unit": unit_of[url], "url": url, "probes": f.probes, "failed": f.failed, "refused": f.refused,
+              "availability": None if f.share is None else round(f.share, 4)} for url, f in figures.items()]
+    return {"now": now.isoformat(), "window_days": days,
+            "service": _service(state, config.settings.service.probe_interval_seconds, now),
+            "jobs": jobs, "last_scan": last_scan, "sites": sites}
+
+
+def show(facts: dict, console: Console) -> None:
+    service = facts["service"]
+    line = f"服务：{service['state']}"
+    if service.get("pid"):
+        line += f"（进程 {service['pid']}@{service['host']}，启动于 {service['started_at'][:19]}，最近心跳 {service['heartbeat_at'][:19]}）"
+    console.print(line, highlight=False)
+    jobs = Table(title="计划任务")
+    for name in ("任务", "安排", "下次运行"):
+        jobs.add_column(name)
+    for job in facts["jobs"]:
+        jobs.add_row(job["name"], escape(job["trigger"]), (job["next_run_time"] or "暂停")[:19])
+    console.print(jobs if facts["jobs"] else "计划任务：无（运行 `sitecensus serve` 后创建）")
+    scan = facts["last_scan"]
+    console.print("最近一次检测：无" if scan is None else
+                  f"最近一次检测：第 {scan['id']} 次，{scan['status']}，开始 {scan['started_at'][:19]}，"
+                  f"结束 {(scan['finished_at'] or '—')[:19]}", highlight=False)
+    table = Table(title=f"近 {facts['window_days']} 天首页可用性（截至 {facts['now'][:16]}）")
+    for name in ("单位", "网站", "探测次数", "失败", "被拒", "可用率"):
+        table.add_column(name)
+    for site in facts["sites"]:
+        share = site["availability"]
+        shown = "—" if share is None else f"[{'red' if share < 0.95 else 'green'}]{share:.1%}[/]"
+        table.add_row(escape(site["unit"]), escape(site["url"]), str(site["probes"]), str(site["failed"]), str(site["refused"]), shown)
+    console.print(table if facts["sites"] else "units.yaml 中还没有登记网站地址。")
