@@ -20,7 +20,7 @@ def _basis(snap, profile, probes) -> str:
     a = profile.availability
     needed = a.window_days * a.min_probes_per_day
     note = f"依据 {len(probes)} 次首页探测"
-    if snap.probes_provisional:
+    if len(probes) < needed:   # fewer than the criteria's week of spaced probes
         note += (f"（暂定 provisional，证据不足 insufficient evidence：标准要求 {a.window_days} 天 × 每天 {a.min_probes_per_day} 次 = {needed} 次；"
                  "连续一周的探测由 `sitecensus serve` 完成）")
     return note

@@ -116,7 +116,6 @@ class SiteSnapshot:
     columns: list[ColumnFact] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     probes: list[ProbeFact] = field(default_factory=list)
-    probes_provisional: bool = True   # fewer probes than the criteria's week of spaced probes
     plan: Plan = field(default_factory=Plan)
     context: Context = field(default_factory=Context)
     stats: dict = field(default_factory=dict)

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from sitecensus.config import ConsolidationForm, Unit, config_dir, load_config
 from sitecensus.lock import EXIT_BUSY, ScanBusy, ScanLock
-from sitecensus.scan import EXIT_INTERRUPTED, ScanInterrupted
+from sitecensus.scan import EXIT_INTERRUPTED, ScanInterrupted, request_stop
 from sitecensus.export import contract_document
 from sitecensus.yamlfile import ConfigError
 
@@ -100,8 +100,7 @@ def _crawl(application, units, as_of, profile, dashboard: bool = True):
                 err.print(f"抓取进度：{pages[0]} 页，{len(sites_seen)}/{len(crawled)} 个网站已开始，"
                           f"用时 {last_line[0] - started:.0f} 秒", highlight=False)
 
-        # SIGTERM (the service stopping, systemd) acts as Ctrl-C until Scrapy installs its own graceful handlers
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, request_stop)   # the service stopping, systemd: stop at the next safe point
         try:
             return application.scan(units, as_of, profile, on_page, dashboard)
         except ConfigError as exc:

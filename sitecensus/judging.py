@@ -75,13 +75,6 @@ def _probes(session: Session, site: Site, as_of: datetime, days: int) -> list[Pr
     return [ProbeFact(at=p.at, ok=p.ok, status=p.status, error=p.error) for p in rows]
 
 
-def _too_few(probes: list[ProbeFact], profile: Profile) -> bool:
-    """Fewer countable probes than the criteria's week of spaced probes: V1/D1 are provisional."""
-    a = profile.availability
-    counted = sum(1 for p in probes if not (p.error or "").startswith("blocked"))
-    return counted < a.window_days * a.min_probes_per_day
-
-
 _NOTE_LISTS = (("text_hits", None), ("personal_data", None), ("hidden_links", "hidden_link"))
 
 
@@ -152,10 +145,9 @@ def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profi
     home_urls = {site.url} | ({home.final_url} if home and home.final_url else set())
     targets = _targets(session, site, home_urls)
     columns = _columns(session, site)
-    probes = _probes(session, site, as_of, profile.availability.window_days)
     snap = SiteSnapshot(
         unit=site.unit, url=site.url, as_of=as_of, home=home, columns=columns, targets=targets,
-        probes=probes, probes_provisional=_too_few(probes, profile),
+        probes=_probes(session, site, as_of, profile.availability.window_days),
         plan=Plan(**{k: site.plan.get(k) for k in Plan.__dataclass_fields__}),
         context=_context(config),
         stats=_stats(session, site, targets, columns),

@@ -235,6 +235,17 @@ def mark_stale_scans(sessions: sessionmaker[Session]) -> list[int]:
         return [scan.id for scan in stale]
 
 
+_stop_requested = threading.Event()
+STOP_GRACE_SECONDS = 15   # after a stop request, how long the spiders get to close before the reactor stops
+
+
+def request_stop(_signum=None, _frame=None) -> None:
+    """SIGTERM handler of a scanning process: the scan stops at its next safe point. Never raise from
+    a signal handler here: an exception landing inside an import leaves the import lock held, and the
+    probe thread then waits on it forever."""
+    _stop_requested.set()
+
+
 def _stop_on_signals(process, sink: StoreSink) -> None:
     """SIGINT/SIGTERM during the crawl: stop every spider gracefully (Scrapy closes them with reason
     'shutdown', so the sink marks the scan interrupted); a second signal stops the reactor at once.
@@ -245,10 +256,19 @@ def _stop_on_signals(process, sink: StoreSink) -> None:
         return
     seen: list[int] = []
 
+    def stop_reactor():
+        if reactor.running:
+            reactor.stop()
+
+    def stop_gracefully():
+        process.stop()
+        # a crawler asked to stop while still starting up may never report back: don't wait forever
+        reactor.callLater(STOP_GRACE_SECONDS, stop_reactor)
+
     def on_signal(signum, _frame):
         seen.append(signum)
         sink.interrupted = True
-        reactor.callFromThread(process.stop if len(seen) == 1 else reactor.stop)
+        reactor.callFromThread(stop_gracefully if len(seen) == 1 else stop_reactor)
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -279,7 +299,7 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
     mark_stale_scans(sessions)
     scan_id = register_scan(sessions, config, units, as_of, kind)
     try:
-        interrupted = _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_page)
+        interrupted = _stop_requested.is_set() or _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_page)
         _signals_after_crawl()
     except BaseException:
         _finish(sessions, scan_id, "interrupted", as_of.tzinfo)
@@ -314,12 +334,19 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
                           options=options, sink=sink, registry=registry,
                           max_depth=depth[url])
         _stop_on_signals(process, sink)
-        process.start(install_signal_handlers=False)
+        if _stop_requested.is_set():   # asked to stop while setting up: do not start the crawl
+            sink.interrupted = True
+        else:
+            process.start(install_signal_handlers=False)
     sink.flush()
     if sink.interrupted:
         return True
     if prober:
-        prober.join()
+        probes_cfg = config.settings.probes
+        prober.join(probes_cfg.per_scan * probes_cfg.timeout_seconds + (probes_cfg.per_scan - 1) * probes_cfg.spacing_seconds
+                    + 2 * probes_cfg.timeout_seconds + 30)
+        if prober.is_alive():
+            log.error("home-page probes did not finish in time; the scan keeps the probes taken so far")
     save_probes(sessions, probes, scan_id)
     with sessions.begin() as session:
         for url, facts in tls.items():
