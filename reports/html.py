@@ -12,11 +12,13 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from reports.svg import failure_timeline
+from reports.docx import write_docx
+from reports.sheet import PLAN_LABELS, SEVERITY_LABELS, sheet_data
+from reports.svg import failure_timeline, score_trend
+from reports.xlsx import write_workbook
 from scoring.consolidation import STATE_ORDER
 
-SEVERITY_LABELS = {"veto": "单项否决", "deduction": "扣分", "advisory": "提示", "consolidation": "集约化"}
-PLAN_LABELS = {None: "未报送意见书", True: "参与整合", False: "不参与整合"}
+WORKBOOK = "检测汇总.xlsx"
 
 
 def _env() -> Environment:
@@ -40,15 +42,6 @@ def _counts(site: dict) -> dict:
         counts[f["severity"]] = counts.get(f["severity"], 0) + 1
     counts["consolidation"] = sum(1 for f in site["findings"] if f["code"].startswith("J"))
     return counts
-
-
-def sections(site: dict) -> list[tuple[str, list[dict]]]:
-    """Findings in sheet order: vetoes, deductions, consolidation (J*), advisories."""
-    def section(name):
-        if name == "consolidation":
-            return [f for f in site["findings"] if f["code"].startswith("J")]
-        return [f for f in site["findings"] if f["severity"] == name and not f["code"].startswith("J")]
-    return [(name, section(name)) for name in ("veto", "deduction", "consolidation", "advisory")]
 
 
 def consolidation_board(rows: list[dict]) -> list[dict]:
@@ -83,41 +76,73 @@ def _availability(figure) -> dict | None:
             "percent": None if share is None else round(100 * share, 1), "timeline": failure_timeline(figure)}
 
 
+def stem(unit: str, url: str | None = "") -> str:
+    return sheet_name(unit + (url or "")).removesuffix(".html")
+
+
 def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = None, dashboard: bool = True,
-           availability: dict | None = None) -> Path:
-    """Write index.html and sheets/*.html and return the dashboard's path; with dashboard=False (an
-    on-demand audit) write only the audited sites' sheets under audits/ and return the first one,
-    leaving the office's dashboard of the last full scan as it is."""
+           context: dict | None = None) -> Path:
+    """Write each site's sheet (HTML and DOCX), the unit pages, the dashboard and the office workbook,
+    and return the dashboard's path. With dashboard=False (an on-demand audit) write only the audited
+    sites' sheets under audits/ and return the first one, leaving the office's dashboard as it is.
+
+    `context` (sitecensus/reporting.py) adds the ledger, score trends, problem histories and availability."""
     env = _env()
+    context = context or {}
+    rule_names = rule_names or {}
     sheets = out_dir / ("sheets" if dashboard else "audits")
     sheets.mkdir(parents=True, exist_ok=True)
     if dashboard:
-        for old in sheets.glob("*.html"):
+        for old in [*sheets.glob("*.html"), *sheets.glob("*.docx")]:
             old.unlink()  # the folder shows one scan: a sheet of an earlier scan must not pass for current
     scan = document["scan"]
     rows = []
     for site in document["sites"]:
-        name = sheet_name(site["unit"] + (site["url"] or ""))
-        counts = _counts(site)
-        rows.append({"site": site, "sheet": f"sheets/{name}", "counts": counts,
-                     "availability": _availability((availability or {}).get(site["url"]))})
+        name = stem(site["unit"], site["url"])
+        ledger = context.get("ledger", {}).get((site["unit"], site["url"]))
+        row = {"site": site, "sheet": f"sheets/{name}.html", "docx": f"sheets/{name}.docx", "counts": _counts(site),
+               "unit_page": f"units/{stem(site['unit'])}.html", "ledger": ledger,
+               "availability": _availability(context.get("availability", {}).get(site["url"])),
+               "trend": score_trend(context.get("trend", {}).get((site["unit"], site["url"]), []))}
+        rows.append(row)
         if site["url"]:
-            html = env.get_template("sheet.html.j2").render(scan=scan, site=site, counts=counts, sections=sections(site),
-                                                             rule_names=rule_names or {})
-            (sheets / name).write_text(html, encoding="utf-8")
+            sheet = sheet_data(scan, site, rule_names, ledger)
+            html = env.get_template("sheet.html.j2").render(scan=scan, site=site, sheet=sheet, rule_names=rule_names,
+                                                             docx=f"{name}.docx")
+            (sheets / f"{name}.html").write_text(html, encoding="utf-8")
+            write_docx(sheet, sheets / f"{name}.docx")
     if not dashboard:
         return next((sheets / r["sheet"].split("/")[-1] for r in rows if r["site"]["url"]), sheets)
     units = [r for r in rows if r["site"].get("role", "site") == "site"]
+    _unit_pages(env, out_dir, scan, rows, context.get("history", {}))
     summary = {"units": len({r["site"]["unit"] for r in units}),
                "registered": sum(1 for r in units if r["site"]["url"]),
                "by_verdict": {}}
     for r in units:
         if r["site"]["url"]:
             summary["by_verdict"][r["site"]["verdict"]] = summary["by_verdict"].get(r["site"]["verdict"], 0) + 1
+    open_problems = [dict(p, unit=unit, site_url=p.get("site_url")) for unit, problems in context.get("history", {}).items()
+                     for p in problems if p["open"]]
+    workbook = write_workbook(units, open_problems, out_dir / WORKBOOK)
+    window = next(iter(context.get("availability", {}).values()), None)
     index = out_dir / "index.html"
-    window = next(iter((availability or {}).values()), None)
-    index.write_text(env.get_template("dashboard.html.j2").render(scan=scan, rows=rows, summary=summary, window=window,
-                                                                   board=consolidation_board(rows),
-                                                                   unregistered=unregistered_sites(rows)),
-                     encoding="utf-8")
+    index.write_text(env.get_template("dashboard.html.j2").render(
+        scan=scan, rows=rows, summary=summary, window=window, board=consolidation_board(rows),
+        unregistered=unregistered_sites(rows), workbook=workbook.name,
+        verdicts=sorted({r["site"]["verdict"] for r in units if r["site"]["url"]}),
+        kinds=sorted({r["site"].get("unit_kind", "") for r in units})), encoding="utf-8")
     return index
+
+
+def _unit_pages(env: Environment, out_dir: Path, scan: dict, rows: list[dict], histories: dict) -> None:
+    """One page per unit: its sites' score trends and every problem's history."""
+    pages = out_dir / "units"
+    pages.mkdir(parents=True, exist_ok=True)
+    by_unit: dict[str, list[dict]] = {}
+    for row in rows:
+        if row["site"].get("role", "site") != "portal":
+            by_unit.setdefault(row["site"]["unit"], []).append(row)
+    for unit, unit_rows in by_unit.items():
+        html = env.get_template("unit.html.j2").render(scan=scan, unit=unit, rows=unit_rows,
+                                                        problems=histories.get(unit, []))
+        (pages / f"{stem(unit)}.html").write_text(html, encoding="utf-8")

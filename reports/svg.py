@@ -20,3 +20,24 @@ def failure_timeline(figure, width: int = 168) -> Timeline:
     marks = [(round(width * (at - figure.start).total_seconds() / span, 1), f"{at:%m-%d %H:%M} 探测失败")
              for at in figure.failures]
     return Timeline(width, width / days, marks)
+
+
+@dataclass
+class Trend:
+    """Scores over the last scans as a polyline `width` × `height` (higher score = higher line)."""
+
+    width: int
+    height: int
+    points: list[tuple[float, float, str]]   # (x, y, label); a scan without a score is left out
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{x},{y}" for x, y, _ in self.points)
+
+
+def score_trend(entries: list[dict], width: int = 120, height: int = 30, top: float = 100) -> Trend:
+    step = width / max(1, len(entries) - 1)
+    points = [(round(i * step, 1), round(height - 2 - (height - 4) * max(0.0, min(e["score"], top)) / top, 1),
+               f"第 {e['scan_id']} 次检测 {e['as_of']}：{e['score']:g} 分，{e['verdict']}")
+              for i, e in enumerate(entries) if e["score"] is not None]
+    return Trend(width, height, points)

@@ -40,12 +40,17 @@ def is_closed(snap: SiteSnapshot) -> bool:
 
 
 def apply_silences(findings: list[Finding], silences: list[dict]) -> None:
-    """Mark findings the office verified as false positives: same rule, and the URL pattern (if any)
-    matches the finding's first evidence URL or its linking page."""
+    """Mark findings the office verified as false positives: the same problem (fingerprint, from
+    `sitecensus ignore`), or the same rule where the URL pattern (if any) matches the finding's first
+    evidence URL or its linking page (units.yaml / settings.yaml `silence`)."""
     for finding in findings:
         where = [finding.evidence[0].url or "", finding.evidence[0].source or ""] if finding.evidence else []
         for entry in silences:
-            if entry["rule"] == finding.code and (not entry.get("url") or any(fnmatch(u, entry["url"]) for u in where)):
+            if entry.get("fingerprint"):
+                if entry["fingerprint"] == finding.fingerprint:
+                    finding.silenced, finding.silence_reason = True, entry["reason"]
+                    break
+            elif entry["rule"] == finding.code and (not entry.get("url") or any(fnmatch(u, entry["url"]) for u in where)):
                 finding.silenced, finding.silence_reason = True, entry["reason"]
                 break
 

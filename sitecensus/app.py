@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scoring.registry import RULES
 from scoring.rules import RULES as _ALL_RULES  # noqa: F401 - registers every rule
-from sitecensus.availability import availability
 from sitecensus.config import Config, Unit
 from sitecensus.export import full_document
 from sitecensus.judging import judge_scan
+from sitecensus.ledger import update_ledger
+from sitecensus.reporting import report_context
 from sitecensus.scan import parse_as_of, run_scan
 from sitecensus.store import Judgement, latest_judgement, latest_scan_id, open_store
 from reports.html import render
@@ -42,28 +43,32 @@ class App:
 
     def scan(self, units: list[Unit], as_of: datetime, profile_name: str | None = None, on_page=None,
              dashboard: bool = True) -> Outcome:
+        """A full scan (dashboard=True) or an on-demand audit; either moves the ledger of the units it saw."""
         profile = self.config.profile(profile_name)
         log_file = self.out_dir / "logs" / f"scan-{as_of:%Y%m%d-%H%M%S}.log"
         scan_id = run_scan(self.sessions, self.config, units, as_of, profile, log_file, on_page,
                            kind="scan" if dashboard else "audit")
-        return self.judge(scan_id, as_of, profile_name, dashboard)
+        return self.judge(scan_id, as_of, profile_name, dashboard, ledger=True)
 
-    def judge(self, scan_id: int, as_of: datetime, profile_name: str | None = None, dashboard: bool = True) -> Outcome:
+    def judge(self, scan_id: int, as_of: datetime, profile_name: str | None = None, dashboard: bool = True,
+              ledger: bool = False) -> Outcome:
         profile = self.config.profile(profile_name)
         judgement_id = judge_scan(self.sessions, scan_id, as_of, profile, self.config)
+        if ledger:
+            with self.sessions.begin() as session:
+                update_ledger(session, judgement_id, self.config.settings.sheets, {u.name for u in self.config.units})
         with self.sessions() as session:
             document = full_document(session, session.get(Judgement, judgement_id), self.config.settings.timezone)
         return Outcome(document, self.render(document, dashboard), scan_id)
 
     def render(self, document: dict, dashboard: bool = True, availability_end: datetime | None = None) -> Path:
-        """Sheets and dashboard; the dashboard shows availability over the window before
+        """Sheets, unit pages, workbook and dashboard; availability is shown over the window before
         `availability_end` (default: the scan's check time)."""
         end = availability_end or datetime.fromisoformat(document["scan"]["as_of"])
         days = self.config.profile(document["scan"]["profile"]).availability.window_days
-        urls = [s["url"] for s in document["sites"] if s["url"]]
         with self.sessions() as session:
-            figures = availability(session, urls, end, days)
-        return render(document, self.out_dir, {code: r.name for code, r in RULES.items()}, dashboard, figures)
+            context = report_context(session, self.config, document, end, days)
+        return render(document, self.out_dir, {code: r.name for code, r in RULES.items()}, dashboard, context)
 
     def stored(self, scan_id: int | None) -> dict:
         """The latest judgement of a scan (default: the latest finished scan)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -23,6 +24,10 @@ def _check_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"应为以 http:// 或 https:// 开头的网址, 实际为 {value!r}")
     return value
+
+
+def _addresses(text: str | None) -> list[str]:
+    return [a.strip() for a in re.split(r"[,;，；]", text or "") if a.strip()]
 
 
 class PinnedColumn(Strict):
@@ -94,9 +99,14 @@ class Unit(Strict):
     @field_validator("contact_email")
     @classmethod
     def _email(cls, value):
-        if value and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-            raise ValueError(f"联系邮箱格式不对: {value!r}")
+        for address in _addresses(value):
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+                raise ValueError(f"联系邮箱格式不对: {address!r}（多个邮箱用逗号分隔）")
         return value or None
+
+    @property
+    def contacts(self) -> list[str]:
+        return _addresses(self.contact_email)
 
 
 class Register(Strict):
@@ -169,6 +179,29 @@ class ServiceSettings(Strict):
     _scan = field_validator("scan_schedule", "dashboard_schedule")(_cron)
 
 
+class SheetSettings(Strict):
+    """Problem sheets: the rectification deadline in working days, and the calendar to count them."""
+
+    rectify_working_days: int = Field(10, ge=1)
+    holidays: list[date] = []          # public holidays on weekdays (not working days)
+    extra_workdays: list[date] = []    # weekend days that are working days (调休)
+    trend_scans: int = Field(8, ge=2)  # the dashboard's trend covers this many scans
+
+
+class MailSettings(Strict):
+    """`sitecensus send`: the office's SMTP server. The password is never written here: it is read
+    from the environment variable named by password_env."""
+
+    host: str = "localhost"
+    port: int = Field(25, gt=0, lt=65536)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    user: str | None = None
+    password_env: str = "SITECENSUS_SMTP_PASSWORD"
+    sender: str = "sitecensus@localhost"
+    cc: list[str] = []
+    timeout_seconds: float = Field(30, gt=0)
+
+
 class ConsolidationSettings(Strict):
     notice_lead_days: int = Field(ge=0)
     grace_days: int = Field(ge=0)
@@ -193,6 +226,8 @@ class Settings(Strict):
     crawl: CrawlSettings
     probes: ProbeSettings
     service: ServiceSettings = ServiceSettings()
+    sheets: SheetSettings = SheetSettings()
+    mail: MailSettings = MailSettings()
     consolidation: ConsolidationSettings
     silence: list[GlobalSilence] = []    # verified false positives for all (or one) unit
 

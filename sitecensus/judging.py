@@ -18,7 +18,7 @@ from scoring.updates import category
 from scoring.snapshot import (ColumnFact, Context, Home, LinkFact, PageNote, Plan, ProbeFact, SiteSnapshot,
                               Target)
 from sitecensus.config import Config
-from sitecensus.store import Column, Fetch, Judgement, Link, Page, Probe, Result, Scan, Site
+from sitecensus.store import Column, Fetch, Judgement, Link, Page, Probe, Problem, Result, Scan, Site
 
 UNREGISTERED = "未登记网站"
 
@@ -111,10 +111,14 @@ def _link_hosts(session: Session, site: Site) -> dict[str, LinkFact]:
     return hosts
 
 
-def _current_silences(config: Config, site: Site) -> list[dict]:
-    """The register's silences as they are now (a rescore honours a silence added after the scan)."""
+def _current_silences(session: Session, config: Config, site: Site) -> list[dict]:
+    """The register's silences and the office's ignored problems as they are now (a rescore honours
+    a silence added after the scan)."""
     unit = next((u for u in config.units if u.name == site.unit), None)
-    return config.silences_for(unit) if unit else (site.flags or {}).get("silence", [])
+    entries = config.silences_for(unit) if unit else (site.flags or {}).get("silence", [])
+    ignored = session.execute(select(Problem.fingerprint, Problem.ignored_reason)
+                              .where(Problem.unit == site.unit, Problem.ignored_reason.is_not(None)))
+    return entries + [{"fingerprint": fp, "reason": reason} for fp, reason in ignored]
 
 
 def _stats(session: Session, site: Site, targets: list[Target], columns: list) -> dict:
@@ -155,7 +159,7 @@ def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profi
         service_links=_service_links(session, site, profile.services.online_keywords),
         link_hosts=_link_hosts(session, site),
         no_external_services=bool((site.flags or {}).get("no_external_services")),
-        silences=_current_silences(config, site), tls=site.tls, role=site.role)
+        silences=_current_silences(session, config, site), tls=site.tls, role=site.role)
     if site.role == "portal_page":
         snap.page_links = [LinkFact(source, target, kind, text or "", None) for source, target, kind, text in
                            session.execute(select(Link.source, Link.target, Link.kind, Link.text)

@@ -153,6 +153,58 @@ class ServiceState(Base):
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class Problem(Base):
+    """One problem of one unit's site across scans (the ledger), tied by the finding's fingerprint."""
+
+    __tablename__ = "problems"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(16), unique=True)
+    unit: Mapped[str] = mapped_column(String(200), index=True)
+    site_url: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(12))
+    pages: Mapped[list] = mapped_column(JSON, default=list)     # the pages it was seen on (re-checked = maybe fixed)
+    status: Mapped[str] = mapped_column(String(8))               # 新发现 | 未整改 | 已整改 | 复发 | 未复查
+    first_seen_scan: Mapped[int] = mapped_column(Integer)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_scan: Mapped[int] = mapped_column(Integer)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when a scan or re-check last looked at it
+    fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deadline: Mapped[str | None] = mapped_column(String(10))    # YYYY-MM-DD: N working days after the sheet
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    ignored_reason: Mapped[str | None] = mapped_column(Text)    # `sitecensus ignore`: a verified false positive
+    ignored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProblemEvent(Base):
+    """A problem's status as one scan (or re-check) left it: the unit page's history."""
+
+    __tablename__ = "problem_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Delivery(Base):
+    """A problem sheet sent (or written as .eml in a dry run) to a unit."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit: Mapped[str] = mapped_column(String(200), index=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"))
+    digest: Mapped[str] = mapped_column(String(64))     # of the sheet sent: the same sheet is not sent twice
+    recipients: Mapped[list] = mapped_column(JSON)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    message_id: Mapped[str] = mapped_column(Text)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    path: Mapped[str | None] = mapped_column(Text)      # the .eml of a dry run
+
+
 class Judgement(Base):
     """One scoring of one scan: a check time and a profile."""
 
