@@ -17,7 +17,7 @@ class Timeline:
 def failure_timeline(figure, width: int = 168) -> Timeline:
     span = (figure.end - figure.start).total_seconds()
     days = max(1, round(span / 86400))
-    marks = [(round(width * (at - figure.start).total_seconds() / span, 1), f"{at:%m-%d %H:%M} 探测失败")
+    marks = [(min(width - 2, round(width * (at - figure.start).total_seconds() / span, 1)), f"{at.astimezone(figure.end.tzinfo):%m-%d %H:%M} 探测失败")
              for at in figure.failures]
     return Timeline(width, width / days, marks)
 

@@ -13,11 +13,11 @@ from scoring.rules import RULES as _ALL_RULES  # noqa: F401 - registers every ru
 from sitecensus.config import Config, Unit
 from sitecensus.export import full_document
 from sitecensus.judging import judge_scan
-from sitecensus.ledger import update_ledger
+from sitecensus.ledger import OPEN_STATUSES, problems_of, update_ledger
 from sitecensus.reporting import report_context
 from sitecensus.scan import parse_as_of, run_scan
 from sitecensus.store import Judgement, latest_judgement, latest_scan_id, open_store
-from reports.html import render
+from reports.html import render, stem
 
 log = logging.getLogger("sitecensus")
 
@@ -56,7 +56,7 @@ class App:
         judgement_id = judge_scan(self.sessions, scan_id, as_of, profile, self.config)
         if ledger:
             with self.sessions.begin() as session:
-                update_ledger(session, judgement_id, self.config.settings.sheets, {u.name for u in self.config.units})
+                update_ledger(session, judgement_id, self.config.settings, {u.name for u in self.config.units})
         with self.sessions() as session:
             document = full_document(session, session.get(Judgement, judgement_id), self.config.settings.timezone)
         return Outcome(document, self.render(document, dashboard), scan_id)
@@ -69,6 +69,36 @@ class App:
         with self.sessions() as session:
             context = report_context(session, self.config, document, end, days)
         return render(document, self.out_dir, {code: r.name for code, r in RULES.items()}, dashboard, context)
+
+    def recheck(self, unit: Unit, as_of: datetime) -> tuple[list[dict], Path | None]:
+        """Re-verify a unit's open problems: fetch their pages again (and the home page), re-run the
+        rules, move only those problems on, and render the sheets again. Returns the problems before
+        and after, and the unit's sheet."""
+        with self.sessions() as session:
+            before = [p for p in problems_of(session, unit.name) if p.status in OPEN_STATUSES and not p.ignored_reason]
+        if not before:
+            raise LookupError(f"{unit.name} 没有未整改的问题，无需复查")
+        pages: dict[str, list[str]] = {url: [] for url in unit.urls}
+        for problem in before:
+            pages.setdefault(problem.site_url, []).extend(problem.pages)
+        profile = self.config.profile()
+        log_file = self.out_dir / "logs" / f"recheck-{as_of:%Y%m%d-%H%M%S}.log"
+        scan_id = run_scan(self.sessions, self.config, [unit], as_of, profile, log_file, kind="recheck",
+                           recheck_pages=pages)
+        judgement_id = judge_scan(self.sessions, scan_id, as_of, profile, self.config)
+        with self.sessions.begin() as session:
+            update_ledger(session, judgement_id, self.config.settings, {unit.name}, add_new=False)
+        with self.sessions() as session:
+            after = {p.fingerprint: p for p in problems_of(session, unit.name)}
+        rows = [{"fingerprint": p.fingerprint, "code": p.code, "title": p.title, "before": p.status,
+                 "after": after[p.fingerprint].status, "site_url": p.site_url} for p in before]
+        try:
+            document = self.stored(None)
+        except LookupError:
+            return rows, None
+        self.render(document)
+        site = next((s for s in document["sites"] if s["unit"] == unit.name and s["url"]), None)
+        return rows, (self.out_dir / "sheets" / f"{stem(site['unit'], site['url'])}.html") if site else None
 
     def stored(self, scan_id: int | None) -> dict:
         """The latest judgement of a scan (default: the latest finished scan)."""

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.probe import ProbeResult, probe_round
@@ -72,11 +72,15 @@ class Availability:
         return None if not self.probes else (self.probes - self.failed) / self.probes
 
 
-def availability(session: Session, urls: list[str], end: datetime, days: int) -> dict[str, Availability]:
+def availability(session: Session, urls: list[str], end: datetime, days: int,
+                 scan_id: int | None = None) -> dict[str, Availability]:
+    """The probes of the `days` before `end`, and those scan `scan_id` took just after its check time
+    (as V1/D1 count them)."""
     start = end - timedelta(days=days)
     out = {url: Availability(url, start, end) for url in urls}
+    within = Probe.at <= end if scan_id is None else or_(Probe.at <= end, Probe.scan_id == scan_id)
     rows = session.execute(select(Probe.url, Probe.at, Probe.ok, Probe.error)
-                           .where(Probe.url.in_(urls), Probe.at > start, Probe.at <= end).order_by(Probe.at))
+                           .where(Probe.url.in_(urls), Probe.at > start, within).order_by(Probe.at))
     for url, at, ok, error in rows:
         figure = out[url]
         if (error or "").startswith("blocked"):

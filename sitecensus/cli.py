@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -325,6 +326,103 @@ def demo(out_dir: Path = typer.Option(Path("sitecensus-demo"), "--out", help="�
         application = App(load_config(cfg_dir))
         outcome = _crawl(application, application.config.units, when, None)
     _summary(outcome.document, outcome.dashboard)
+
+
+@app.command()
+def recheck(unit: str = typer.Argument(..., help="units.yaml 中的单位名称"), as_of: Optional[str] = AsOfOpt,
+            config: Optional[Path] = ConfigOpt):
+    """复查一个单位的未整改问题：只重新抓取问题所在页面并重新判断，更新整改状态和问题单。"""
+    application = _app(config)
+    try:
+        chosen, when = application.config.unit(unit), application.as_of(as_of)
+    except (ConfigError, ValueError) as exc:
+        _fail(str(exc))
+    if not chosen.urls:
+        _fail(f"{chosen.name} 未登记网站地址，无法复查")
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        rows, sheet = application.recheck(chosen, when)
+    except LookupError as exc:
+        _fail(str(exc), 1)
+    except ScanInterrupted as exc:
+        _fail(str(exc), EXIT_INTERRUPTED)
+    table = Table(title=f"{chosen.name} 复查结果（{len(rows)} 个未整改问题）")
+    for name in ("编号", "指标", "问题", "复查前", "复查后"):
+        table.add_column(name)
+    for row in rows:
+        style = "green" if row["after"] == "已整改" else ("dim" if row["after"] == "未复查" else "red")
+        table.add_row(row["fingerprint"], row["code"], escape(row["title"]), row["before"], f"[{style}]{row['after']}[/]")
+    out.print(table)
+    fixed = sum(1 for r in rows if r["after"] == "已整改")
+    out.print(f"已整改 {fixed} 项，仍未整改 {len(rows) - fixed} 项。" + (f"问题单已更新：{sheet.resolve()}" if sheet else ""),
+              highlight=False)
+
+
+@app.command()
+def ignore(fingerprint: str = typer.Argument(..., help="问题编号（问题单上的“编号”）"),
+           reason: str = typer.Option(..., "--reason", help="核实的情况（必填），会显示在问题单上"),
+           config: Optional[Path] = ConfigOpt):
+    """把一个问题标记为已核实排除（误报）：不再计分，问题单上显示“已核实排除”及原因。"""
+    if len(reason.strip()) < 2:
+        _fail("--reason 请写明核实的情况（至少两个字）")
+    _set_ignored(config, fingerprint, reason.strip())
+
+
+@app.command()
+def unignore(fingerprint: str = typer.Argument(..., help="问题编号"), config: Optional[Path] = ConfigOpt):
+    """撤销“已核实排除”：该问题重新计分。"""
+    _set_ignored(config, fingerprint, None)
+
+
+def _set_ignored(config_dir, fingerprint: str, reason: str | None):
+    from datetime import datetime, timezone
+
+    from sitecensus.ledger import ignore as mark
+    application = _app(config_dir)
+    try:
+        with application.sessions.begin() as session:
+            problem = mark(session, fingerprint, reason, datetime.now(timezone.utc))
+            unit, title = problem.unit, problem.title
+        document = application.stored(None)
+        judged = document["scan"]
+        outcome = application.judge(judged["id"], datetime.fromisoformat(judged["as_of"]), judged["profile"])
+    except LookupError as exc:
+        _fail(str(exc))
+    site = next((s for s in outcome.document["sites"] if s["unit"] == unit and s["url"]), None)
+    score = f"，现得分 {site['score']}（{site['verdict']}）" if site else ""
+    state = f"已核实排除：{reason}" if reason else "已撤销排除，重新计分"
+    out.print(f"{unit}：{title} —— {state}{score}。第 {judged['id']} 次检测已重新评分，问题单已更新。", highlight=False)
+
+
+@app.command()
+def send(unit: list[str] = typer.Option(None, "--unit", help="只发给这个单位（可重复）"),
+         dry_run: bool = typer.Option(False, "--dry-run", help="不发送，把邮件写成 .eml 文件"),
+         force: bool = typer.Option(False, "--force", help="已发送过的问题单也再发一次"),
+         config: Optional[Path] = ConfigOpt):
+    """把最近一次检测的问题单发给各单位（正文为网页版，附 Word 版），并记录发送情况。"""
+    from sitecensus.mail import send as deliver, sheets_of
+    application, document = _stored(config, None)
+    try:
+        chosen = [application.config.unit(n) for n in unit] if unit else list(application.config.units)
+    except ConfigError as exc:
+        _fail(str(exc))
+    application.render(document)   # the sheets as they are now (ledger statuses included)
+    sheets = sheets_of(application.config, document, application.out_dir / "sheets", [u.name for u in chosen])
+    with_site = {s.unit.name for s in sheets}
+    outcome = deliver(application.config, application.sessions, document, sheets, application.out_dir / "outbox",
+                      dry_run, force, [u.name for u in chosen if u.name not in with_site])
+    table = Table(title=f"第 {document['scan']['id']} 次检测问题单" + ("（试运行：写成 .eml，未发送）" if dry_run else "发送情况"))
+    for name in ("单位", "结果", "说明"):
+        table.add_column(name, overflow="fold")
+    for name, where in outcome.sent:
+        table.add_row(escape(name), "[green]已写出[/]" if dry_run else "[green]已发送[/]", escape(where))
+    for name, why in outcome.failed:
+        table.add_row(escape(name), "[red]失败[/]", escape(why))
+    for name, why in outcome.skipped:
+        table.add_row(escape(name), "[yellow]未发送[/]", escape(why))
+    out.print(table)
+    if outcome.failed:
+        raise typer.Exit(1)
 
 
 @app.command()

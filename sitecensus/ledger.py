@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from sitecensus.config import SheetSettings
+from sitecensus.config import Settings, SheetSettings
 from sitecensus.store import Fetch, Judgement, Problem, ProblemEvent, Result, Scan, Site
 
 NEW, OPEN, FIXED, REOPENED, UNCHECKED = "新发现", "未整改", "已整改", "复发", "未复查"
@@ -43,8 +44,9 @@ def pages_of(finding: dict) -> list[str]:
 
 
 def checked_pages(session: Session, site_id: int) -> set[str]:
-    """Every URL the scan requested for this site (as asked, and where it ended up)."""
-    rows = session.execute(select(Fetch.url, Fetch.final_url).where(Fetch.site_id == site_id))
+    """Every URL of this site the scan opened successfully (as asked, and where it ended up): a page
+    that did not answer was not checked again."""
+    rows = session.execute(select(Fetch.url, Fetch.final_url).where(Fetch.site_id == site_id, Fetch.outcome == "ok"))
     return {u for url, final in rows for u in (url, final) if u}
 
 
@@ -63,7 +65,7 @@ def _transition(problem: Problem, seen: bool, rechecked: bool) -> str | None:
     return None   # fixed and still not seen: nothing to say
 
 
-def update_site(session: Session, result: Result, site: Site, scan: Scan, sheets: SheetSettings,
+def update_site(session: Session, result: Result, site: Site, scan: Scan, sheets: SheetSettings, tz: ZoneInfo,
                 add_new: bool = True) -> list[Change]:
     """Move one site's problems on by one judged scan. `add_new` False (a re-check of a few pages)
     only re-verifies problems already in the ledger."""
@@ -72,7 +74,7 @@ def update_site(session: Session, result: Result, site: Site, scan: Scan, sheets
     known = {p.fingerprint: p for p in session.scalars(
         select(Problem).where(Problem.unit == site.unit, Problem.site_url == site.url))}
     checked = checked_pages(session, site.id)
-    deadline = add_working_days(scan.as_of.date(), sheets.rectify_working_days, sheets).isoformat()
+    deadline = add_working_days(scan.as_of.astimezone(tz).date(), sheets.rectify_working_days, sheets).isoformat()
     changes: list[Change] = []
     for fingerprint, finding in findings.items():
         problem = known.get(fingerprint)
@@ -115,7 +117,7 @@ def update_site(session: Session, result: Result, site: Site, scan: Scan, sheets
     return changes
 
 
-def update_ledger(session: Session, judgement_id: int, sheets: SheetSettings, units: set[str],
+def update_ledger(session: Session, judgement_id: int, settings: Settings, units: set[str],
                   add_new: bool = True) -> list[Change]:
     """Apply a judged scan to the ledger, once per scan (judging the same scan again changes nothing)."""
     judgement = session.get(Judgement, judgement_id)
@@ -129,7 +131,7 @@ def update_ledger(session: Session, judgement_id: int, sheets: SheetSettings, un
                                   Site.role != "portal")).all()
     for result, site in rows:
         if site.unit in units and result.data["verdict"] not in ("无法检测",):
-            changes += update_site(session, result, site, scan, sheets, add_new)
+            changes += update_site(session, result, site, scan, settings.sheets, ZoneInfo(settings.timezone), add_new)
     return changes
 
 

@@ -84,7 +84,8 @@ def report_context(session: Session, config: Config, document: dict, availabilit
     tz = ZoneInfo(config.settings.timezone)
     sites = [s for s in document["sites"] if s["url"]]
     return {
-        "availability": availability(session, [s["url"] for s in sites], availability_end, window_days),
+        "availability": availability(session, [s["url"] for s in sites], availability_end, window_days,
+                                     document["scan"]["id"]),
         "ledger": {(s["unit"], s["url"]): ledger_view(session, config, document["scan"], s) for s in sites
                    if s.get("role", "site") != "portal"},
         "trend": trends(session, document["scan"]["id"], config.settings.sheets.trend_scans, tz),

@@ -167,14 +167,15 @@ class StoreSink:
         self.flushed_at = time.monotonic()
 
 
-def _probe_thread(urls: list[str], config: Config, out: list, tls: dict) -> threading.Thread:
+def _probe_thread(urls: list[str], config: Config, out: list, tls: dict, rounds: int | None = None) -> threading.Thread:
     probes = config.settings.probes
+    rounds = probes.per_scan if rounds is None else rounds
 
     crawl = config.settings.crawl
     hosts = HostsMap(crawl.hosts, crawl.resolve_only_listed)
 
     async def both():
-        out.extend(await probe_rounds(urls, probes.per_scan, probes.spacing_seconds, probes.timeout_seconds,
+        out.extend(await probe_rounds(urls, rounds, probes.spacing_seconds, probes.timeout_seconds,
                                       crawl.user_agent, hosts))
         tls.update(await tls_round(urls, probes.timeout_seconds, hosts))
 
@@ -209,6 +210,9 @@ def register_scan(sessions: sessionmaker[Session], config: Config, units: list[U
             if form.keep_portal_page and form.portal_page_url:
                 scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=form.portal_page_url, role="portal_page",
                                        plan=plan, pinned=[], flags=flags))
+        if kind == "recheck":
+            session.flush()
+            return scan.id
         portal = config.settings.portal
         scan.sites.append(Site(unit=portal.name, unit_kind="其他", url=portal.url, role="portal", plan={}, pinned=[],
                                flags={}))  # crawled shallowly to find unregistered district sites (J7)
@@ -289,17 +293,22 @@ def _finish(sessions: sessionmaker[Session], scan_id: int, status: str, tz) -> N
 
 def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit], as_of: datetime,
              profile: Profile, log_file: Path | None = None,
-             on_page: Callable[[str, str], None] | None = None, kind: str = "scan") -> int:
+             on_page: Callable[[str, str], None] | None = None, kind: str = "scan",
+             recheck_pages: dict[str, list[str]] | None = None) -> int:
     """Crawl, probe and store; returns the scan id. Units without a URL are registered, not crawled.
 
     SIGINT/SIGTERM (or Ctrl-C) stop the crawl gracefully; what was fetched is kept, the scan is
     marked 'interrupted' and ScanInterrupted is raised. An interrupted scan is never judged: the
     next scan starts fresh.
+
+    A re-check (kind "recheck", `recheck_pages` {site url: pages}) fetches each site's home page and
+    those pages only, with their links, and takes no availability probes (V1/D1 read the stored ones).
     """
     mark_stale_scans(sessions)
     scan_id = register_scan(sessions, config, units, as_of, kind)
     try:
-        interrupted = _stop_requested.is_set() or _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_page)
+        interrupted = _stop_requested.is_set() or _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file,
+                                                                   on_page, recheck_pages)
         _signals_after_crawl()
     except BaseException:
         _finish(sessions, scan_id, "interrupted", as_of.tzinfo)
@@ -310,7 +319,7 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
     return scan_id
 
 
-def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_page) -> bool:
+def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_page, recheck_pages=None) -> bool:
     from scrapy.crawler import CrawlerProcess  # imported late: installs the reactor
 
     from crawler.spiders.site import ScanRegistry, SiteSpider
@@ -324,7 +333,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
     probes: list = []
     tls: dict[str, dict] = {}
     started = time.monotonic()
-    prober = _probe_thread(list(site_ids), config, probes, tls) if site_ids else None
+    prober = _probe_thread(list(site_ids), config, probes, tls, 0 if recheck_pages else None) if site_ids else None
     if site_ids:
         process = CrawlerProcess(scrapy_settings(config, log_file))
         registry = ScanRegistry({netloc(u) for u in site_ids if u not in portal_pages}, {config.settings.portal.host})
@@ -332,7 +341,8 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
         for url in site_ids:
             process.crawl(SiteSpider, url=url, site_key=url, reference_date=as_of.date().isoformat(),
                           options=options, sink=sink, registry=registry,
-                          max_depth=depth[url])
+                          max_depth=0 if recheck_pages is not None else depth[url],
+                          also=(recheck_pages or {}).get(url))
         _stop_on_signals(process, sink)
         if _stop_requested.is_set():   # asked to stop while setting up: do not start the crawl
             sink.interrupted = True

@@ -61,7 +61,7 @@ class SiteSpider(scrapy.Spider):
 
     def __init__(self, url: str, site_key: str | None = None, reference_date: str | None = None,
                  options: ExtractOptions | None = None, sink=None, registry: ScanRegistry | None = None,
-                 max_depth: int | None = None, **kwargs):
+                 max_depth: int | None = None, also: list[str] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.start_url = url
         self.site_key = site_key or url
@@ -73,6 +73,7 @@ class SiteSpider(scrapy.Spider):
         self.crawl_claimed: set[str] = set()
         self.parsed: set[str] = set()
         self.depth_override = max_depth  # a retained portal page: that page and its links only
+        self.also = [u for u in (also or []) if netloc(u) in self.netlocs and u != url]   # a re-check's pages
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -96,6 +97,10 @@ class SiteSpider(scrapy.Spider):
     async def start(self):
         self.crawl_claimed.add(self.start_url)
         yield self._request(self.start_url, self.parse_page, depth=0, referrer=None, is_home=True)
+        for url in self.also:
+            if url not in self.crawl_claimed:
+                self.crawl_claimed.add(url)
+                yield self._request(url, self.parse_page, depth=0, referrer=None)
 
     # ------------------------------------------------------------ requests
 
