@@ -199,6 +199,7 @@ class MailSettings(Strict):
     password_env: str = "SITECENSUS_SMTP_PASSWORD"
     sender: str = "sitecensus@localhost"
     cc: list[str] = []
+    ca_file: str | None = None         # PEM of the CA behind an internal mail server's certificate (default: system CAs)
     timeout_seconds: float = Field(30, gt=0)
 
 

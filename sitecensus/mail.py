@@ -77,13 +77,13 @@ def _connect(mail: MailSettings) -> smtplib.SMTP:
     if mail.user and not password:
         raise MailError(f"settings.yaml 的 mail.user 为 {mail.user}，但没有设置环境变量 {mail.password_env}（邮箱密码只从环境变量读取）")
     try:
+        context = ssl.create_default_context(cafile=mail.ca_file)   # the server's certificate is always verified
         if mail.security == "ssl":
-            client = smtplib.SMTP_SSL(mail.host, mail.port, timeout=mail.timeout_seconds,
-                                      context=ssl.create_default_context())
+            client = smtplib.SMTP_SSL(mail.host, mail.port, timeout=mail.timeout_seconds, context=context)
         else:
             client = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout_seconds)
             if mail.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=context)
         if mail.user:
             client.login(mail.user, password)
     except (OSError, smtplib.SMTPException) as exc:

@@ -218,7 +218,7 @@ def test_service_probes_scans_and_stops_cleanly_while_an_audit_runs(sites, tmp_p
     down = figures[sites["down"]]
     assert f"{down['probes']} 次探测，{down['failed']} 次失败" in dashboard
     assert dashboard.count('fill="#c0392b"') >= down["failed"]
-    assert "<script" not in dashboard
+    assert "<script src" not in dashboard and "<link" not in dashboard   # no framework, no external assets
 
 
 def test_jobs_and_next_run_times_survive_a_restart(sites, tmp_path):

@@ -308,3 +308,57 @@ def test_send_dry_run_writes_eml(office):
     assert len(emls) == 1
     message = email.message_from_bytes(emls[0].read_bytes(), policy=policy.default)
     assert UNIT in message["Subject"] and next(message.iter_attachments()).get_filename().endswith(".docx")
+
+
+def _server_tls(tmp_path: Path):
+    """A self-signed certificate for 127.0.0.1 (its own CA) and a server context using it."""
+    import ipaddress
+    import ssl
+    from datetime import timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.bl.example")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "mail.pem", tmp_path / "mail.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
+
+
+def test_send_over_starttls_verifies_the_server_certificate(office, tmp_path, monkeypatch):
+    context, ca_file = _server_tls(tmp_path)
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=_free_port(), tls_context=context, require_starttls=True,
+                      authenticator=_authenticate)
+    smtp.start()
+    config = tmp_path / "config"
+    shutil.copytree(office["config"], config)
+    settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
+    settings["mail"].update(port=smtp.port, security="starttls")
+    (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("TEST_SITECENSUS_SMTP", "s3cret")
+    try:
+        untrusted = run_cli("send", "--unit", UNIT, "--force", config=config)
+        assert untrusted.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stdout.replace("\n", "")
+        assert not inbox.messages
+        settings["mail"]["ca_file"] = str(ca_file)
+        (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+        trusted = run_cli("send", "--unit", UNIT, "--force", config=config)
+        assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+        assert len(inbox.messages) == 1 and inbox.messages[0][0] == ["shuili@bl.example", "ban@bl.example"]
+    finally:
+        smtp.stop()
