@@ -126,7 +126,7 @@ def dashboard_job(config_dir: str) -> None:
 
 # --- the scheduler ---
 
-def wanted_jobs(config: Config, config_dir: str) -> dict[str, tuple[str, object, dict]]:
+def wanted_jobs(config: Config) -> dict[str, tuple[str, object, dict]]:
     service, tz = config.settings.service, config.settings.timezone
     return {
         "weekly-scan": ("sitecensus.service:scan_job", CronTrigger(**service.scan_schedule, timezone=tz), {}),
@@ -139,7 +139,7 @@ def wanted_jobs(config: Config, config_dir: str) -> dict[str, tuple[str, object,
 
 def sync_jobs(scheduler: BackgroundScheduler, config: Config, config_dir: str) -> None:
     """Keep stored jobs whose schedule is unchanged (and so their next run time); replace the others."""
-    wanted = wanted_jobs(config, config_dir)
+    wanted = wanted_jobs(config)
     for job in scheduler.get_jobs():
         if job.id not in wanted:
             job.remove()

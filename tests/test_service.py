@@ -349,3 +349,18 @@ def test_v1_and_d1_from_a_stored_week_at_the_five_percent_edge(world, tmp_path, 
     details = " ".join(e["detail"] for e in d1["evidence"])
     assert "依据 140 次首页探测" in details and "provisional" not in details   # a full week: not provisional
     assert site["vetoed"] is vetoed
+
+
+def test_runs_missed_while_stopped_are_coalesced_into_one(sites, tmp_path):
+    config = make_config(tmp_path, sites, keys=("up",), probe_interval_seconds=2)
+    service = start_service(config)
+    wait_for(lambda: count(config, "select count(*) from probes") >= 1, 30, "the first probe round")
+    assert stop_service(service)[0] == 0
+    before = count(config, "select count(*) from probes")
+    time.sleep(7)   # three or four rounds missed while the service is down
+    service = start_service(config)
+    wait_for(lambda: count(config, "select count(*) from probes") >= before + 1, 30, "the late round")
+    time.sleep(0.5)
+    code, _ = stop_service(service)
+    assert code == 0
+    assert count(config, "select count(*) from probes") == before + 1   # once, not once per missed run
