@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,6 +50,14 @@ def subject(sheet: Sheet, document: dict) -> str:
     return f"【整改通知】{sheet.unit.name}网站检测问题单（第 {document['scan']['id']} 次检测，{day}）"
 
 
+def mail_body(html: str) -> str:
+    """The sheet as a mail body: without the links that only work next to the dashboard (class nav)."""
+    soup = BeautifulSoup(html, "lxml")
+    for element in soup.select(".nav"):
+        element.decompose()
+    return str(soup)
+
+
 def build_message(sheet: Sheet, document: dict, mail: MailSettings) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = subject(sheet, document)
@@ -65,7 +74,7 @@ def build_message(sheet: Sheet, document: dict, mail: MailSettings) -> EmailMess
         f"（监测时间点 {document['scan']['as_of'][:16]}）中的结论为“{site['verdict']}”，发现问题 "
         f"{sum(1 for f in site['findings'] if not f.get('silenced'))} 项。\n"
         "问题单见本邮件正文（网页版）和附件（Word 版）。请按期整改，填写附件中的整改反馈并回复。\n")
-    message.add_alternative(sheet.html.read_text(encoding="utf-8"), subtype="html")
+    message.add_alternative(mail_body(sheet.html.read_text(encoding="utf-8")), subtype="html")
     message.add_attachment(sheet.docx.read_bytes(), maintype="application",
                            subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
                            filename=f"整改问题单-{sheet.unit.name}.docx")

@@ -282,6 +282,7 @@ def test_send_sheets_over_smtp(office, monkeypatch):
     assert "=?utf-8?" in raw.decode("ascii").split("\r\n\r\n")[0].lower()   # the Chinese subject is encoded
     html = message.get_body(("html",)).get_content()
     assert UNIT in html and "整改反馈" in html
+    assert "../index.html" not in html and ".docx" not in html    # links that only work next to the dashboard
     attachment = next(message.iter_attachments())
     assert attachment.get_filename() == f"整改问题单-{UNIT}.docx"
     sheet = next(p for p in (office["out"] / "sheets").glob("*.docx") if Document(p).tables[0].cell(1, 1).text.startswith(UNIT))
