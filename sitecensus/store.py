@@ -74,7 +74,7 @@ class Fetch(Base):
     __tablename__ = "fetches"
     id: Mapped[int] = mapped_column(primary_key=True)
     scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"))
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)   # the ledger: what a scan re-checked
     url: Mapped[str] = mapped_column(Text)
     method: Mapped[str] = mapped_column(String(8))
     status: Mapped[int | None] = mapped_column(Integer)
@@ -243,13 +243,13 @@ def open_store(url: str) -> sessionmaker[Session]:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     Base.metadata.create_all(engine)
-    _add_new_columns(engine)
+    _upgrade(engine)
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def _add_new_columns(engine: Engine) -> None:
-    """A store made by an earlier version gets the nullable columns added since (create_all makes
-    only missing tables)."""
+def _upgrade(engine: Engine) -> None:
+    """A store made by an earlier version gets the nullable columns and the indexes added since
+    (create_all makes only missing tables)."""
     existing = inspect(engine)
     with engine.begin() as connection:
         for table in Base.metadata.sorted_tables:
@@ -258,6 +258,8 @@ def _add_new_columns(engine: Engine) -> None:
                 if column.name not in present and column.nullable:
                     kind = column.type.compile(dialect=engine.dialect)
                     connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+            for index in table.indexes:
+                index.create(connection, checkfirst=True)
 
 
 def latest_scan_id(session: Session) -> int | None:
