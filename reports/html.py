@@ -30,10 +30,11 @@ def _env() -> Environment:
     return env
 
 
-def sheet_name(unit: str) -> str:
-    """A file name safe on any system for any unit name: readable part + short hash for uniqueness."""
+def sheet_name(unit: str, url: str | None = "") -> str:
+    """A file name safe on any system for any unit name: the unit's name made safe, then a short hash
+    of unit and site (a unit may have several sites) for uniqueness."""
     readable = re.sub(r"[^\w\u4e00-\u9fff]+", "_", unit).strip("_")[:40] or "unit"
-    return f"{readable}-{hashlib.sha1(unit.encode()).hexdigest()[:6]}.html"
+    return f"{readable}-{hashlib.sha1((unit + (url or '')).encode()).hexdigest()[:6]}.html"
 
 
 def _counts(site: dict) -> dict:
@@ -77,7 +78,7 @@ def _availability(figure) -> dict | None:
 
 
 def stem(unit: str, url: str | None = "") -> str:
-    return sheet_name(unit + (url or "")).removesuffix(".html")
+    return sheet_name(unit, url).removesuffix(".html")
 
 
 def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = None, dashboard: bool = True,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
 from datetime import date
@@ -18,7 +17,8 @@ from rich.table import Table
 
 from sitecensus.config import ConsolidationForm, Unit, config_dir, load_config
 from sitecensus.lock import EXIT_BUSY, ScanBusy, ScanLock
-from sitecensus.scan import EXIT_INTERRUPTED, ScanInterrupted, request_stop
+from sitecensus import stopflag
+from sitecensus.scan import EXIT_INTERRUPTED, ScanInterrupted
 from sitecensus.export import contract_document
 from sitecensus.yamlfile import ConfigError
 
@@ -101,7 +101,7 @@ def _crawl(application, units, as_of, profile, dashboard: bool = True):
                 err.print(f"抓取进度：{pages[0]} 页，{len(sites_seen)}/{len(crawled)} 个网站已开始，"
                           f"用时 {last_line[0] - started:.0f} 秒", highlight=False)
 
-        signal.signal(signal.SIGTERM, request_stop)   # the service stopping, systemd: stop at the next safe point
+        stopflag.install()   # the service stopping, systemd: stop at the next safe point
         try:
             return application.scan(units, as_of, profile, on_page, dashboard)
         except ConfigError as exc:
@@ -339,7 +339,7 @@ def recheck(unit: str = typer.Argument(..., help="units.yaml 中的单位名称"
         _fail(str(exc))
     if not chosen.urls:
         _fail(f"{chosen.name} 未登记网站地址，无法复查")
-    signal.signal(signal.SIGTERM, request_stop)
+    stopflag.install()
     try:
         rows, sheet = application.recheck(chosen, when)
     except LookupError as exc:

@@ -32,6 +32,7 @@ from crawler.resolver import HostsMap
 from scoring.profile import Profile
 from sitecensus.config import Config, Dictionaries, Unit
 from sitecensus.availability import save_probes
+from sitecensus import stopflag
 from sitecensus.lock import pid_alive
 from sitecensus.store import Column, Fetch, Link, Page, Scan, Site
 
@@ -239,15 +240,7 @@ def mark_stale_scans(sessions: sessionmaker[Session]) -> list[int]:
         return [scan.id for scan in stale]
 
 
-_stop_requested = threading.Event()
 STOP_GRACE_SECONDS = 15   # after a stop request, how long the spiders get to close before the reactor stops
-
-
-def request_stop(_signum=None, _frame=None) -> None:
-    """SIGTERM handler of a scanning process: the scan stops at its next safe point. Never raise from
-    a signal handler here: an exception landing inside an import leaves the import lock held, and the
-    probe thread then waits on it forever."""
-    _stop_requested.set()
 
 
 def _stop_on_signals(process, sink: StoreSink) -> None:
@@ -307,7 +300,7 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
     mark_stale_scans(sessions)
     scan_id = register_scan(sessions, config, units, as_of, kind)
     try:
-        interrupted = _stop_requested.is_set() or _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file,
+        interrupted = stopflag.requested.is_set() or _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file,
                                                                    on_page, recheck_pages)
         _signals_after_crawl()
     except BaseException:
@@ -344,7 +337,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
                           max_depth=0 if recheck_pages is not None else depth[url],
                           also=(recheck_pages or {}).get(url))
         _stop_on_signals(process, sink)
-        if _stop_requested.is_set():   # asked to stop while setting up: do not start the crawl
+        if stopflag.requested.is_set():   # asked to stop while setting up: do not start the crawl
             sink.interrupted = True
         else:
             process.start(install_signal_handlers=False)

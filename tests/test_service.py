@@ -364,3 +364,16 @@ def test_runs_missed_while_stopped_are_coalesced_into_one(sites, tmp_path):
     code, _ = stop_service(service)
     assert code == 0
     assert count(config, "select count(*) from probes") == before + 1   # once, not once per missed run
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.0])
+def test_sigterm_while_the_scan_is_still_starting_stops_it_cleanly(sites, tmp_path, delay):
+    config = make_config(tmp_path, sites, keys=("big",))
+    env = dict(os.environ, SITECENSUS_CONFIG=str(config))
+    scan = subprocess.Popen([sys.executable, "-m", "sitecensus", "scan"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(delay)   # still importing or setting up: no crawl yet
+    scan.send_signal(signal.SIGTERM)
+    _, stderr = scan.communicate(timeout=60)
+    assert scan.returncode == 130, stderr          # not killed outright (-15)
+    assert count(config, "select count(*) from scans where status != 'interrupted'") == 0
