@@ -69,12 +69,13 @@ def unregistered_sites(rows: list[dict]) -> list[dict]:
     return list(by_host.values())
 
 
-def _availability(figure) -> dict | None:
+def _availability(figure, veto_share: float | None) -> dict | None:
     if figure is None:
         return None
     share = figure.share
     return {"probes": figure.probes, "failed": figure.failed, "refused": figure.refused,
-            "percent": None if share is None else round(100 * share, 1), "timeline": failure_timeline(figure)}
+            "percent": None if share is None else round(100 * share, 1), "timeline": failure_timeline(figure),
+            "failing": share is not None and veto_share is not None and 1 - share >= veto_share}
 
 
 def stem(unit: str, url: str | None = "") -> str:
@@ -103,8 +104,10 @@ def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = No
         ledger = context.get("ledger", {}).get((site["unit"], site["url"]))
         row = {"site": site, "sheet": f"sheets/{name}.html", "docx": f"sheets/{name}.docx", "counts": _counts(site),
                "unit_page": f"units/{stem(site['unit'])}.html", "ledger": ledger,
-               "availability": _availability(context.get("availability", {}).get(site["url"])),
-               "trend": score_trend(context.get("trend", {}).get((site["unit"], site["url"]), []))}
+               "availability": _availability(context.get("availability", {}).get(site["url"]),
+                                             context.get("veto_failure_share")),
+               "trend": score_trend(context.get("trend", {}).get((site["unit"], site["url"]), []),
+                                    top=context.get("total"))}
         rows.append(row)
         if site["url"]:
             sheet = sheet_data(scan, site, rule_names, ledger)

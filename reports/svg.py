@@ -35,7 +35,9 @@ class Trend:
         return " ".join(f"{x},{y}" for x, y, _ in self.points)
 
 
-def score_trend(entries: list[dict], width: int = 120, height: int = 30, top: float = 100) -> Trend:
+def score_trend(entries: list[dict], width: int = 120, height: int = 30, top: float | None = None) -> Trend:
+    """`top`: the profile's full score (the chart's upper edge); without it, the best score shown."""
+    top = top or max([e["score"] for e in entries if e["score"]] or [1])
     step = width / max(1, len(entries) - 1)
     points = [(round(i * step, 1), round(height - 2 - (height - 4) * max(0.0, min(e["score"], top)) / top, 1),
                f"第 {e['scan_id']} 次检测 {e['as_of']}：{e['score']:g} 分，{e['verdict']}")

@@ -65,9 +65,9 @@ class App:
         """Sheets, unit pages, workbook and dashboard; availability is shown over the window before
         `availability_end` (default: the scan's check time)."""
         end = availability_end or datetime.fromisoformat(document["scan"]["as_of"])
-        days = self.config.profile(document["scan"]["profile"]).availability.window_days
+        profile = self.config.profile(document["scan"]["profile"])
         with self.sessions() as session:
-            context = report_context(session, self.config, document, end, days)
+            context = report_context(session, self.config, document, end, profile)
         return render(document, self.out_dir, {code: r.name for code, r in RULES.items()}, dashboard, context)
 
     def recheck(self, unit: Unit, as_of: datetime) -> tuple[list[dict], Path | None]:

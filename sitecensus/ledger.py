@@ -19,7 +19,6 @@ from sitecensus.store import Fetch, Judgement, Problem, ProblemEvent, Result, Sc
 
 NEW, OPEN, FIXED, REOPENED, UNCHECKED = "新发现", "未整改", "已整改", "复发", "未复查"
 OPEN_STATUSES = (NEW, OPEN, REOPENED, UNCHECKED)
-STATUS_ORDER = (REOPENED, NEW, OPEN, UNCHECKED, FIXED)
 
 
 def add_working_days(start: date, days: int, sheets: SheetSettings) -> date:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from scoring.profile import Profile
 from sitecensus.availability import availability
 from sitecensus.config import Config
 from sitecensus.ledger import OPEN_STATUSES, add_working_days, history, previous_sheet, problems_of
@@ -80,12 +81,14 @@ def unit_history(session: Session, unit: str, tz: ZoneInfo) -> list[dict]:
 
 
 def report_context(session: Session, config: Config, document: dict, availability_end: datetime,
-                   window_days: int) -> dict:
+                   profile: Profile) -> dict:
     tz = ZoneInfo(config.settings.timezone)
     sites = [s for s in document["sites"] if s["url"]]
     return {
-        "availability": availability(session, [s["url"] for s in sites], availability_end, window_days,
-                                     document["scan"]["id"]),
+        "availability": availability(session, [s["url"] for s in sites], availability_end,
+                                     profile.availability.window_days, document["scan"]["id"]),
+        "veto_failure_share": profile.availability.veto_failure_share,   # V1's share: shown red from there
+        "total": profile.total,                                          # the trend chart's scale
         "ledger": {(s["unit"], s["url"]): ledger_view(session, config, document["scan"], s) for s in sites
                    if s.get("role", "site") != "portal"},
         "trend": trends(session, document["scan"]["id"], config.settings.sheets.trend_scans, tz),

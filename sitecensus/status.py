@@ -39,7 +39,8 @@ def collect(application) -> dict:
     config = application.config
     tz = ZoneInfo(config.settings.timezone)
     now = datetime.now(tz).replace(microsecond=0)
-    days = config.profile().availability.window_days
+    profile = config.profile()
+    days = profile.availability.window_days
     urls = probed_urls(config)
     unit_of = {url: unit.name for unit in config.units for url in unit.urls}
     with application.sessions() as session:
@@ -55,6 +56,7 @@ def collect(application) -> dict:
     sites = [{"unit": unit_of[url], "url": url, "probes": f.probes, "failed": f.failed, "refused": f.refused,
               "availability": None if f.share is None else round(f.share, 4)} for url, f in figures.items()]
     return {"now": now.isoformat(), "window_days": days,
+            "veto_failure_share": profile.availability.veto_failure_share,
             "service": _service(state, config.settings.service.probe_interval_seconds, now),
             "jobs": jobs, "last_scan": last_scan, "sites": sites}
 
@@ -80,6 +82,7 @@ def show(facts: dict, console: Console) -> None:
         table.add_column(name)
     for site in facts["sites"]:
         share = site["availability"]
-        shown = "—" if share is None else f"[{'red' if share < 0.95 else 'green'}]{share:.1%}[/]"
+        failing = share is not None and 1 - share >= facts["veto_failure_share"]   # V1's share, from the profile
+        shown = "—" if share is None else f"[{'red' if failing else 'green'}]{share:.1%}[/]"
         table.add_row(escape(site["unit"]), escape(site["url"]), str(site["probes"]), str(site["failed"]), str(site["refused"]), shown)
     console.print(table if facts["sites"] else "units.yaml 中还没有登记网站地址。")

@@ -2,12 +2,14 @@
 them through the `sitecensus` command (a subprocess, as a user runs it)."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,6 +38,32 @@ def test_specs() -> list[SiteSpec]:
         SiteSpec("nasty", "区卫生和计划生育局", '卫生局<script>alert("x")</script>',
                  [ColumnSpec('动态<script>alert("x")</script>', "xwdt", _fresh(0, 1, 12))], nasty=True),
     ]
+
+
+def self_signed(directory: Path, not_after: datetime, common_name: str = "127.0.0.1",
+                ip_san: str | None = None) -> tuple[ssl.SSLContext, Path]:
+    """A self-signed certificate (its own CA) and a server context using it, for TLS on 127.0.0.1."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(not_after - timedelta(days=400))
+               .not_valid_after(not_after))
+    if ip_san:
+        builder = (builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip_san))]), False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), True))
+    cert = builder.sign(key, hashes.SHA256())
+    cert_file, key_file = directory / f"{common_name}-{not_after:%Y%m%d}.pem", directory / f"{common_name}-{not_after:%Y%m%d}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
 
 
 def run_cli(*args: str, config: Path | None = None, check: bool = False, timeout: int = 180):

@@ -4,7 +4,6 @@ dashboard is kept as a test artifact (test-artifacts/dashboard.png)."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from selenium import webdriver

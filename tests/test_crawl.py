@@ -1,7 +1,7 @@
 """The crawler over real HTTP on 127.0.0.1: link checking, encodings, hostile pages, what is recorded."""
 from sqlalchemy import func, select
 
-from sitecensus.store import Link, Page
+from sitecensus.store import Link
 
 
 def test_link_outcomes(world):

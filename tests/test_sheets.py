@@ -9,7 +9,6 @@ import shutil
 import socket
 from datetime import datetime, timedelta
 from email import policy
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +21,7 @@ from openpyxl import load_workbook
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
 from sitecensus.ledger import add_working_days
 from sitecensus.config import SheetSettings
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, self_signed
 
 UNIT, OTHER, SILENT = "区水利局", "区统计局", "区审计局"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -311,37 +310,10 @@ def test_send_dry_run_writes_eml(office):
     assert UNIT in message["Subject"] and next(message.iter_attachments()).get_filename().endswith(".docx")
 
 
-def _server_tls(tmp_path: Path):
-    """A self-signed certificate for 127.0.0.1 (its own CA) and a server context using it."""
-    import ipaddress
-    import ssl
-    from datetime import timezone
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.bl.example")])
-    now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / "mail.pem", tmp_path / "mail.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    return context, cert_file
-
-
 def test_send_over_starttls_verifies_the_server_certificate(office, tmp_path, monkeypatch):
-    context, ca_file = _server_tls(tmp_path)
+    from datetime import timezone
+    context, ca_file = self_signed(tmp_path, datetime.now(timezone.utc) + timedelta(days=30), "mail.bl.example",
+                                   ip_san="127.0.0.1")
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=_free_port(), tls_context=context, require_starttls=True,
                       authenticator=_authenticate)

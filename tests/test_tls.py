@@ -1,36 +1,16 @@
 """G4 over real TLS on 127.0.0.1: an expired self-signed certificate, one about to expire, no HTTPS."""
 import json
-import ssl
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
-from tests.conftest import run_cli
-
-
-def _tls_context(tmp_path, not_after: datetime) -> ssl.SSLContext:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(not_after - timedelta(days=400))
-            .not_valid_after(not_after).sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / f"{not_after:%Y%m%d}.pem", tmp_path / f"{not_after:%Y%m%d}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    return context
+from tests.conftest import run_cli, self_signed
 
 
 @pytest.fixture
 def https_site(tmp_path, request):
-    server = DemoServer(tls=_tls_context(tmp_path, datetime.now(timezone.utc) + timedelta(days=request.param)))
+    server = DemoServer(tls=self_signed(tmp_path, datetime.now(timezone.utc) + timedelta(days=request.param))[0])
     page = "<html><head><title>测试局</title></head><body><ul><li><a href='/a.html'>通知</a><span>2026-11-20</span></li></ul></body></html>"
     server.serve(SiteFiles(pages={"/": Reply(200, page.encode())}))
     yield server.base_url
