@@ -226,6 +226,7 @@ class Column:
     placeholder: bool = False
     crawled: bool = True
     category: str | None = None       # only for pinned columns; otherwise the profile decides
+    unverified: str | None = None     # why the list could not be read (never judged blank or stale then)
     items: list[dict] = field(default_factory=list)  # {title, url, date, date_source}
 
     def to_dict(self) -> dict:
@@ -242,7 +243,8 @@ def discover_columns(home: dict | None, pages: list[dict], min_items: int,
     by_key: dict[str, list[dict]] = {}
     article_dates: dict[str, str] = {}
     for page in pages:
-        by_key.setdefault(column_key(page["url"]), []).append(page)
+        # a data response (Hanweb dataproxy, a JSON endpoint) belongs to the list page that named it
+        by_key.setdefault(column_key(page.get("list_of") or page["url"]), []).append(page)
         if page.get("article_date"):
             article_dates[page["url"]] = page["article_date"]
 
@@ -311,6 +313,19 @@ def _build(key, name, source, from_home, key_pages, article_dates, max_items) ->
     column.dated_count = sum(1 for i in items if i["date"])
     column.newest_date = items[0]["date"] if items and items[0]["date"] else None
     column.items = items[:max_items]
+    if column.item_count == 0:
+        column.unverified = _unread_reason(key_pages)
     thin = bool(first) and all(p.get("content_chars", 0) < 40 for p in key_pages)
-    column.blank = column.crawled and column.item_count == 0 and (column.placeholder or thin)
+    column.blank = (column.crawled and column.item_count == 0 and not column.unverified
+                    and (column.placeholder or thin))
     return column
+
+
+def _unread_reason(key_pages: list[dict]) -> str | None:
+    """Why a column with no items read could not be verified: a list the extractor saw but could not read."""
+    for page in key_pages:
+        if page.get("app_shell"):
+            return "页面由脚本生成（单页应用），内容未能读取"
+        for entry in page.get("unread") or []:
+            return entry.get("reason") or "列表未能读取"
+    return None

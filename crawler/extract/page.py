@@ -42,6 +42,7 @@ class PageFacts:
     kind: str = "other"              # home | list | article | empty | other
     column_name: str | None = None   # meta ColumnName or the breadcrumb's last name
     article_date: str | None = None  # 发布时间 / PubDate of an article page
+    article_date_source: str | None = None  # which rule gave article_date (inspect shows it)
     placeholder: bool = False
     content_chars: int = 0           # visible text outside navigation, header and footer
     nav: list[tuple[str, str]] = field(default_factory=list)
@@ -55,16 +56,24 @@ class PageFacts:
     guide_labels: list[str] = field(default_factory=list)    # service-guide element labels present
     hidden_links: list[dict] = field(default_factory=list)   # S1: off-site links in hidden elements
     links: list[Link] = field(default_factory=list)
+    # Certainty (DESIGN "facts first"): what was read how, and what could not be read.
+    family: str | None = None        # CMS family whose reader read this page's lists (crawler/families)
+    list_of: str | None = None       # a data response (Hanweb dataproxy, JSON endpoint): the list page it feeds
+    rendered: bool = False           # rendered by headless Chromium before extraction
+    app_shell: bool = False          # a script application shell (<div id="app"> + scripts, no content)
+    unread: list[dict] = field(default_factory=list)  # lists seen but not read: {"reason": 中文, "family": str|None}
 
     def to_dict(self) -> dict:
         """Everything but the links (stored as rows of their own). Built by hand: asdict() deep-copies."""
         return {"url": self.url, "encoding": self.encoding, "title": self.title, "kind": self.kind,
-                "column_name": self.column_name, "article_date": self.article_date, "placeholder": self.placeholder,
+                "column_name": self.column_name, "article_date": self.article_date,
+                "article_date_source": self.article_date_source, "placeholder": self.placeholder,
                 "content_chars": self.content_chars, "nav": [list(pair) for pair in self.nav],
                 "groups": [group.to_dict() for group in self.groups], "pagination": self.pagination,
                 "identifiers": self.identifiers, "notice": self.notice, "text_chars": self.text_chars,
                 "text_hits": self.text_hits, "personal_data": self.personal_data, "guide_labels": self.guide_labels,
-                "hidden_links": self.hidden_links}
+                "hidden_links": self.hidden_links, "family": self.family, "list_of": self.list_of,
+                "rendered": self.rendered, "app_shell": self.app_shell, "unread": self.unread}
 
 
 def _meta(tree, name: str) -> str | None:
