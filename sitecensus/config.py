@@ -132,6 +132,15 @@ class Portal(Strict):
         return urlsplit(self.url).netloc.lower()
 
 
+class RenderSettings(Strict):
+    """crawl.render: headless Chromium for pages built by script (crawler/render.py decides which)."""
+
+    enabled: bool = True
+    max_pages_per_site: int = Field(20, ge=0)   # rendered pages per site and scan; the rest are "could not verify"
+    timeout_seconds: float = Field(20, gt=0)    # one page: load, scripts and their requests
+    executable_path: str = "/usr/bin/chromium"  # the system's Chromium (Debian: apt-get install chromium)
+
+
 class CrawlSettings(Strict):
     user_agent: str = Field(min_length=3)
     max_pages_per_site: int = Field(gt=0)
@@ -147,6 +156,7 @@ class CrawlSettings(Strict):
     check_external_links: bool = True
     hosts: dict[str, str] = {}           # name -> address, answered without DNS
     resolve_only_listed: bool = False    # every other name fails as a DNS error (demo and tests)
+    render: RenderSettings = RenderSettings()
 
 
 class ProbeSettings(Strict):
