@@ -83,6 +83,11 @@ def write_docx(sheet: dict, path: Path) -> Path:
             rows.append([p["fingerprint"], title, _evidence(p), p["hint"], p.get("status") or "—"])
         _table(document, ["编号", "问题", "位置与说明", "整改建议", "状态"], rows, [22, 38, 62, 36, 16])
 
+    if sheet.get("unverified"):
+        document.add_heading(f"无法核实的项目（{len(sheet['unverified'])} 项，不计分、不列为问题）", level=2)
+        _table(document, ["内容", "位置", "原因"], [[u["what"], u.get("url") or "", u["reason"]] for u in sheet["unverified"]],
+               [50, 62, 62])
+
     document.add_heading("二、上次问题单整改情况", level=1)
     previous = sheet.get("previous")
     if not previous or not previous["rows"]:

@@ -56,5 +56,6 @@ def sheet_data(scan: dict, site: dict, rule_names: dict[str, str], ledger: dict 
                    "silenced": len(site["findings"]) - len(counted)},
         "deadline": (ledger or {}).get("deadline"), "working_days": (ledger or {}).get("working_days"),
         "previous": (ledger or {}).get("previous"),
+        "unverified": site.get("unverified") or [],
         "feedback": FEEDBACK_ROWS,
     }

@@ -7,6 +7,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from scoring.content import _advisory
+from scoring.certainty import absence_judgeable
 from scoring.findings import Evidence
 from scoring.registry import rule
 
@@ -15,7 +16,8 @@ _REQUIRED = (("site_code", "网站标识码"), ("icp", "ICP备案编号"), ("psb
 
 
 def _judgeable(snap) -> bool:
-    return snap.home is not None and snap.home.outcome == "ok" and bool(snap.identifiers)
+    """The footer was read: an app shell's footer is drawn by script, so its absence proves nothing."""
+    return snap.home is not None and snap.home.outcome == "ok" and bool(snap.identifiers) and absence_judgeable(snap)
 
 
 @rule("G1", "页面底部标识缺失", "advisory",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
+from scoring.certainty import absence_judgeable, readable
 from scoring.findings import Evidence
 from scoring.registry import RULES, rule
 from scoring.updates import category
@@ -27,8 +28,10 @@ def usable(column) -> bool:
     return column.crawled and not column.blank
 
 
-def channel_problem(columns) -> str | None:
-    """Why there is no working consultation channel, or None when there is one."""
+def channel_problem(columns, snap=None) -> str | None:
+    """Why there is no working consultation channel, or None when there is one (or it cannot be told)."""
+    if snap is not None and not absence_judgeable(snap):
+        return None   # the home page could not be read: a missing column is not a fact seen
     if not columns:
         return "未开设政务咨询类栏目"
     if not any(usable(c) for c in columns):
@@ -49,7 +52,7 @@ def unanswered_messages(snap, profile):
     today = snap.as_of.date()
     columns = consultation_columns(snap, profile)
     findings = []
-    problem = channel_problem(columns)
+    problem = channel_problem(columns, snap)
     if spec.veto_no_channel and problem:
         findings.append(RULES["V5"].finding(snap, f"{snap.url}#channel", evidence=[Evidence(url=snap.url, detail=problem)],
                                             title="互动回应差：没有可用的在线咨询建言渠道"))
@@ -73,14 +76,14 @@ def consultation_channel(snap, profile):
     spec = profile.interaction
     today = snap.as_of.date()
     columns = consultation_columns(snap, profile)
-    problem = channel_problem(columns)
+    problem = channel_problem(columns, snap)
     if problem:
         return [RULES["D5"].finding(snap, f"{snap.url}#channel", points=spec.missing_points,
                                     evidence=[Evidence(url=columns[0].url if columns else snap.url, detail=problem)],
                                     title=f"政务咨询：{problem}")]
     since = today - timedelta(days=spec.lookback_days)
-    if any(_messages(c, since, today) for c in columns):
-        return []
+    if not columns or any(_messages(c, since, today) for c in columns) or len(readable(columns)) < len(columns):
+        return []   # a consultation list that could not be read may hold the messages
     return [RULES["D5"].finding(snap, f"{snap.url}#messages", points=spec.no_message_points,
                                 evidence=[Evidence(url=c.url, detail=f"{c.name}：1 年内无有效留言") for c in columns],
                                 title="政务咨询：1 年内无有效留言")]
@@ -91,8 +94,8 @@ def _activities(snap, profile, code: str, kind: str, label: str):
     today = snap.as_of.date()
     columns = [c for c in snap.columns if category(c, profile) == kind]
     held = sum(len(_messages(c, today - timedelta(days=spec.window_days), today)) for c in columns)
-    if held >= spec.min_count:
-        return []
+    if held >= spec.min_count or len(readable(columns)) < len(columns) or (not columns and not absence_judgeable(snap)):
+        return []   # what could not be read is not counted as "not held"
     points = spec.none_points if held == 0 else spec.few_points
     where = columns[0].url if columns else snap.url
     detail = f"{spec.window_days} 天内开展{label} {held} 次，少于 {spec.min_count} 次" if columns else f"未开设{label}栏目"

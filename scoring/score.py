@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 
+from scoring.certainty import content_unreadable, unverified_items
 from scoring.consolidation import closure_window, site_seen
 from scoring.findings import Finding
 from scoring.profile import Profile
@@ -32,6 +33,7 @@ class Judged:
     findings: list[Finding]
     indicators: dict[str, dict] = field(default_factory=dict)  # code -> {points, cap, taken}
     note: str = ""
+    unverified: list[dict] = field(default_factory=list)   # what could not be verified, and why (never scored)
 
 
 def is_closed(snap: SiteSnapshot) -> bool:
@@ -82,6 +84,12 @@ def judge(snap: SiteSnapshot, profile: Profile) -> Judged:
         return judge_portal_page(snap, profile)
     if snap.role == "portal":
         return judge_portal(snap, profile)
+    judged = _judge_site(snap, profile)
+    judged.unverified = unverified_items(snap)
+    return judged
+
+
+def _judge_site(snap: SiteSnapshot, profile: Profile) -> Judged:
     findings = [f for r in RULES.values() if r.code not in PORTAL_PAGE_RULES for f in r.check(snap, profile)]
     apply_silences(findings, snap.silences)
     if is_closed(snap):  # the census no longer applies; what remains to do is consolidation work
@@ -90,6 +98,9 @@ def judge(snap: SiteSnapshot, profile: Profile) -> Judged:
     if snap.home is None or (snap.home.outcome != "ok" and not any(f.code == "V1" for f in findings)):
         reason = f"首页无法检测：{snap.home.error or snap.home.status}" if snap.home else "首页未能抓取"
         return Judged(UNCHECKED, False, None, findings, note=reason)
+    unreadable = content_unreadable(snap)
+    if unreadable and not any(f.severity == "veto" and f.code == "V1" for f in findings):
+        return Judged(UNCHECKED, False, None, findings, note=f"网站内容无法检测：{unreadable}")
     total, factor = profile.total, 1.0
     scaling = profile.no_services_scaling
     if scaling and snap.no_external_services:  # 2019: no external services ⇒ out of 75, × 4/3

@@ -1,6 +1,7 @@
 """Service rules: V6 服务不实用 (2019), D8 办事指南, D9 附件下载, D10 在线系统."""
 from __future__ import annotations
 
+from scoring.certainty import absence_judgeable
 from scoring.findings import Evidence
 from scoring.registry import RULES, rule
 from scoring.updates import category
@@ -28,7 +29,7 @@ def services_not_useful(snap, profile):
     found = guides(snap, profile)
     has_service_column = any(category(c, profile) == "办事服务" for c in snap.columns)
     if not found and not has_service_column:
-        if not veto.veto_no_services:
+        if not veto.veto_no_services or not absence_judgeable(snap):
             return []
         return [RULES["V6"].finding(snap, f"{snap.url}#none", evidence=[Evidence(url=snap.url, detail="未发现办事服务栏目或办事指南")],
                                     title="服务不实用：未提供办事服务")]

@@ -33,6 +33,7 @@ class ColumnFact:
     crawled: bool = True
     pinned_category: str | None = None
     items: list[dict] = field(default_factory=list)
+    unverified: str | None = None   # why its list could not be read: never judged blank or stale
 
 
 @dataclass
@@ -54,6 +55,9 @@ class Home:
     items: list[dict] = field(default_factory=list)   # dated/undated items in the home page's lists
     notice: dict | None = None  # {'text', 'links'} of a closure notice, when one was found
     text_chars: int = 0
+    app_shell: bool = False     # a script application shell that was not rendered
+    unread: list[dict] = field(default_factory=list)   # lists seen on the home page but not read, with reasons
+    rendered: bool = False      # read after rendering in headless Chromium
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from scoring.certainty import home_unread_reason
 from scoring.findings import Evidence
 from scoring.registry import RULES, rule
 
@@ -34,7 +35,7 @@ def stale_columns(snap, profile, key_only: bool = False) -> list:
     for column in snap.columns:
         days = window_of(column, profile)
         spec = profile.categories.get(category(column, profile))
-        if column.blank or not column.crawled or days is None or (key_only and not spec.key):
+        if column.blank or column.unverified or not column.crawled or days is None or (key_only and not spec.key):
             continue
         if key_only and not column.from_home and category(column, profile) in profile.column_update.top_level_only:
             continue  # 2019: the 6-month rule counts top-level (一级) notice/policy columns only
@@ -55,23 +56,25 @@ def _column_evidence(columns, profile, snap=None) -> list[Evidence]:
 
 
 def _home_judgeable(snap) -> bool:
-    return snap.home is not None and snap.home.outcome == "ok"
+    """The home page was fetched and its lists were read (an unread script list proves nothing)."""
+    return snap.home is not None and snap.home.outcome == "ok" and (bool(snap.home.items) or not home_unread_reason(snap))
 
 
-def _home_new_items(snap, days: int) -> tuple[int, str | None, bool]:
-    """(new items within the window, newest date seen, judged on second-level columns?)."""
+def _home_new_items(snap, days: int) -> tuple[int, str | None, bool, bool]:
+    """(new items within the window, newest date seen, judged on second-level columns?, every list read?)."""
     since = _since(snap, days)
     if snap.home.items:
         dates = [date.fromisoformat(i["date"]) for i in snap.home.items if i.get("date")]
-        return sum(1 for d in dates if since <= d <= snap.as_of.date()), max(dates, default=None), False
+        return sum(1 for d in dates if since <= d <= snap.as_of.date()), max(dates, default=None), False, True
     new, newest = 0, None
-    for column in (c for c in snap.columns if c.from_home):
+    home_columns = [c for c in snap.columns if c.from_home]
+    for column in home_columns:
         for item in column.items:
             if item.get("date"):
                 d = date.fromisoformat(item["date"])
                 newest = max(newest, d) if newest else d
                 new += since <= d <= snap.as_of.date()
-    return new, newest, True
+    return new, newest, True, not any(c.unverified for c in home_columns)
 
 
 @rule("V2", "首页不更新", "veto",
@@ -81,8 +84,8 @@ def home_not_updated(snap, profile):
     if not _home_judgeable(snap):
         return []
     days = profile.home_update.window_days
-    new, newest, nav_only = _home_new_items(snap, days)
-    if new:
+    new, newest, nav_only, complete = _home_new_items(snap, days)
+    if new or not complete:   # a second-level column that could not be read may hold the update
         return []
     where = "首页仅为导航入口，所有二级栏目页面" if nav_only else "首页栏目"
     shown = newest.isoformat() if newest else "无任何带日期的信息"
@@ -102,7 +105,7 @@ def columns_not_updated(snap, profile):
     should = stale_columns(snap, profile, key_only=False)
     if not rules.should_update_includes_key:
         should = [c for c in should if c not in key_stale]
-    blank = [c for c in snap.columns if c.blank]
+    blank = [c for c in snap.columns if c.blank and not c.unverified]
     checks = (("key", key_stale, rules.veto_stale_key_columns, "动态要闻、通知公告、政策文件类栏目未更新"),
               ("should", should, rules.veto_stale_should_update, "应更新但长期未更新的栏目"),
               ("blank", blank, rules.veto_blank_columns, "空白栏目"))
@@ -119,8 +122,8 @@ def home_update_volume(snap, profile):
     if not _home_judgeable(snap):
         return []
     spec = profile.home_update
-    new, _, nav_only = _home_new_items(snap, spec.window_days)
-    if new >= spec.min_new_items:
+    new, _, nav_only, complete = _home_new_items(snap, spec.window_days)
+    if new >= spec.min_new_items or not complete:
         return []
     where = "二级栏目" if nav_only else "首页栏目"
     return [RULES["D3"].finding(snap, snap.url, points=spec.points, count=new,
@@ -141,7 +144,7 @@ def column_updates(snap, profile):
         findings.append(RULES["D4"].finding(snap, column.url, points=spec.stale_points,
                                             evidence=_column_evidence([column], profile),
                                             title=f"栏目未按期更新：{column.name}"))
-    for column in (c for c in snap.columns if c.blank):
+    for column in (c for c in snap.columns if c.blank and not c.unverified):
         findings.append(RULES["D4"].finding(snap, column.url, points=profile.column_update.blank_points,
                                             evidence=_column_evidence([column], profile),
                                             title=f"空白栏目：{column.name}"))

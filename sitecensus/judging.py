@@ -33,7 +33,8 @@ def _home(session: Session, site: Site) -> tuple[Home | None, dict]:
     items = [item for group in facts.get("groups", []) for item in group["items"]]
     return Home(url=site.url, final_url=fetch.final_url, status=fetch.status, outcome=fetch.outcome, error=fetch.error,
                 redirects=fetch.redirects or [], items=items, notice=facts.get("notice"),
-                text_chars=facts.get("content_chars", 0)), facts
+                text_chars=facts.get("content_chars", 0), app_shell=bool(facts.get("app_shell")),
+                unread=facts.get("unread") or [], rendered=bool(facts.get("rendered"))), facts
 
 
 def _targets(session: Session, site: Site, home_urls: set[str]) -> list[Target]:
@@ -63,7 +64,7 @@ def _columns(session: Session, site: Site) -> list[ColumnFact]:
                               dated_count=d["dated_count"],
                               newest_date=date.fromisoformat(d["newest_date"]) if d["newest_date"] else None,
                               blank=d["blank"], crawled=d["crawled"], pinned_category=d.get("category"),
-                              items=d.get("items", [])))
+                              items=d.get("items", []), unverified=d.get("unverified")))
     return out
 
 
@@ -177,12 +178,13 @@ def site_document(site: Site, judged=None, snapshot: SiteSnapshot | None = None,
                 "unit_kind": site.unit_kind, "plan": site.plan, "note": UNREGISTERED, "indicators": {},
                 "columns": [], "consolidation": consolidation, "role": site.role}
     columns = [{"name": c.name, "url": c.url, "category": category(c, profile), "newest_date": c.newest_date.isoformat() if c.newest_date else None,
-                "items": c.item_count, "dated": c.dated_count, "blank": c.blank, "from_home": c.from_home}
+                "items": c.item_count, "dated": c.dated_count, "blank": c.blank, "from_home": c.from_home,
+                "unverified": c.unverified}
                for c in sorted(snapshot.columns, key=lambda c: c.newest_date or date.min, reverse=True)]
     return {"unit": site.unit, "url": site.url, "verdict": judged.verdict, "vetoed": judged.vetoed,
             "score": judged.score, "stats": snapshot.stats, "findings": [f.to_dict() for f in judged.findings],
             "unit_kind": site.unit_kind, "plan": site.plan, "note": judged.note, "indicators": judged.indicators,
-            "columns": columns, "consolidation": consolidation, "role": site.role}
+            "columns": columns, "consolidation": consolidation, "role": site.role, "unverified": judged.unverified}
 
 
 def judge_scan(sessions: sessionmaker[Session], scan_id: int, as_of: datetime, profile: Profile,
