@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -111,13 +112,56 @@ def _content_text(body) -> list[str]:
     return parts
 
 
+_PARSERS = threading.local()
+
+
+def _html_parser(encoding: str | None = None):
+    """libxml2 stops at 256 open elements and drops the rest of the page silently; real templates leave
+    hundreds of list rows unclosed, so parse with huge_tree (a limit of 2048). One parser per thread and
+    encoding: lxml parsers must not be shared between threads."""
+    parsers = getattr(_PARSERS, "parsers", None)
+    if parsers is None:
+        parsers = _PARSERS.parsers = {}
+    if encoding not in parsers:
+        parsers[encoding] = lxml.html.HTMLParser(encoding=encoding, huge_tree=True)
+    return parsers[encoding]
+
+
+def _keep_after_stray_html_end(root) -> None:
+    """libxml2 ends the document at a stray </html> (an included header often carries one) and puts
+    whatever follows in a second <html> beside the root, which lxml never shows: the main content and
+    the footer vanish. A browser keeps them in the body; move them there."""
+    strays = [node for node in root.itersiblings() if node.tag == "html"]
+    if not strays:
+        return
+    body = root.find("body")
+    if body is None:
+        body = etree.SubElement(root, "body")
+    for stray in strays:
+        for part in [stray, *stray.iterchildren("head", "body")]:
+            if part.text and part.text.strip():
+                _append_text(body, part.text)
+            for child in list(part):
+                if child.tag not in ("head", "body"):
+                    body.append(child)  # the tail text travels with the element
+    # The emptied second <html> stays beside the root (lxml cannot remove a root's sibling); nothing reads it.
+
+
+def _append_text(parent, text: str) -> None:
+    last = parent[-1] if len(parent) else None
+    if last is None:
+        parent.text = (parent.text or "") + text
+    else:
+        last.tail = (last.tail or "") + text
+
+
 def parse_tree(body: bytes, content_type: str | None):
     text, encoding = decode_html(body, content_type)
     try:
-        tree = lxml.html.document_fromstring(text or "<html></html>")
+        tree = lxml.html.document_fromstring(text or "<html></html>", parser=_html_parser())
     except (etree.ParserError, ValueError):
-        tree = lxml.html.document_fromstring(text.encode("utf-8", "replace"),
-                                             parser=lxml.html.HTMLParser(encoding="utf-8"))
+        tree = lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=_html_parser("utf-8"))
+    _keep_after_stray_html_end(tree)
     return tree, encoding
 
 
