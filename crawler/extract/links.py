@@ -1,4 +1,7 @@
-"""Every link on a page: a, area, iframe, frame, img, link, script, embed, source — with its kind.
+"""Every link a browser would fetch from a page, with its kind: anchors and frames, images (src, srcset,
+poster, background, CSS url() in style attributes), media (video, audio, source, track, object, embed),
+scripts, stylesheets and icons, and the target of a meta refresh. dns-prefetch and preconnect hints name
+hosts, not documents: they are not links.
 
 URLs are made absolute and percent-encoded the way a browser requests them: the path always as
 UTF-8, the query in the page's encoding (this is where most link checkers report false 404s on
@@ -6,19 +9,36 @@ GBK pages with Chinese attachment names).
 """
 from __future__ import annotations
 
-import posixpath
+import re
 from functools import lru_cache
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from lxml import etree
 from w3lib.url import safe_url_string
 
 ATTACHMENT_EXTENSIONS = frozenset(
     ".pdf .doc .docx .xls .xlsx .ppt .pptx .wps .et .zip .rar .7z .txt .csv .ofd .tif".split())
 IMAGE_EXTENSIONS = frozenset(".jpg .jpeg .png .gif .bmp .webp .svg .ico".split())
 MEDIA_EXTENSIONS = frozenset(".mp4 .mp3 .flv .avi .wmv .swf .wav".split())
-_SOURCES = {"a": "href", "area": "href", "iframe": "src", "frame": "src", "img": "src", "link": "href",
-            "script": "src", "embed": "src", "source": "src"}
+# element -> (attribute, kind or None to judge by the URL's extension); one URL per attribute.
+_URL_ATTRIBUTES = {
+    "a": (("href", None),), "area": (("href", None),), "iframe": (("src", None),), "frame": (("src", None),),
+    "img": (("src", "image"),), "script": (("src", "script"),), "embed": (("src", "media"),),
+    "source": (("src", "media"),), "video": (("src", "media"), ("poster", "image")), "audio": (("src", "media"),),
+    "track": (("src", "media"),), "object": (("data", "media"),), "link": (("href", None),), "meta": (),
+    "input": (("src", "image"),),  # an image submit button (type=image); other inputs carry no src
+}
+_SRCSET_TAGS = ("img", "source")
+# Old table layouts paint backgrounds with an attribute; style attributes with url(): both are images.
+_DECORATION = etree.XPath("//@background | //@style[contains(., 'url(')]")  # attribute nodes: cheapest
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)""", re.I)
+_REFRESH_URL = re.compile(r"""^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?['"]?([^'"]*)""", re.I)
+_SRCSET_DESCRIPTOR = re.compile(r"\d+(?:\.\d+)?[wxh],?")
+_ICON_RELS = frozenset(("icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon"))
+_PAGE_RELS = frozenset(("canonical", "alternate", "next", "prev", "prerender"))
+_PRELOAD_AS = {"image": "image", "script": "script", "style": "style", "font": "style", "document": "page",
+               "audio": "media", "video": "media", "track": "media"}
 _SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "#", "vbscript:", "sms:")
 
 
@@ -60,39 +80,111 @@ def _normalize(base: str, href: str, encoding: str) -> str | None:
     return safe_url_string(urlunsplit((parts.scheme, parts.netloc.lower(), path, parts.query, "")), encoding)
 
 
-def kind_of(url: str, tag: str, rel: str = "") -> str:
-    if tag == "img":
-        return "image"
-    if tag == "script":
-        return "script"
-    if tag == "link":
-        return "style" if "stylesheet" in rel or url.endswith(".css") else "page" if "alternate" in rel else "style"
-    ext = posixpath.splitext(urlsplit(url).path.lower())[1]
+def _extension(url: str) -> str:
+    """'.pdf' of an absolute, fragment-free URL's last path segment (cheap: runs for every link)."""
+    path = url.split("?", 1)[0]
+    name = path[path.rfind("/") + 1:]
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
+
+
+def kind_of(url: str, tag: str = "a") -> str:
+    """The kind a URL's extension tells (attachment, image, media, style, script), else page. `tag` is
+    accepted for callers that name the element; only the extension decides."""
+    ext = _extension(url)
     if ext in ATTACHMENT_EXTENSIONS:
         return "attachment"
     if ext in IMAGE_EXTENSIONS:
         return "image"
-    if ext in MEDIA_EXTENSIONS or tag in ("embed", "source"):
+    if ext in MEDIA_EXTENSIONS:
         return "media"
     if ext in (".css", ".js"):
         return "style" if ext == ".css" else "script"
     return "page"
 
 
+def _link_kind(el) -> str | None:
+    """The kind a <link> element's rel (and as) gives. None for what is not a link: hints that name only
+    a host (dns-prefetch, preconnect) and rels a browser neither fetches nor shows (pingback …)."""
+    rels = set((el.get("rel") or "").lower().split())
+    if "stylesheet" in rels:
+        return "style"
+    if rels & _ICON_RELS:
+        return "image"
+    if rels & _PAGE_RELS:
+        return "page"
+    if rels & {"preload", "prefetch", "modulepreload"}:
+        return _PRELOAD_AS.get((el.get("as") or "").lower()) or ("script" if "modulepreload" in rels else "")
+    if "manifest" in rels:
+        return "script"
+    return None  # pingback, EditURI, author …: neither fetched by a browser nor followed by a reader
+
+
+def _refresh_target(el) -> str | None:
+    if (el.get("http-equiv") or "").strip().lower() != "refresh":
+        return None
+    m = _REFRESH_URL.match(el.get("content") or "")
+    return m.group(1).strip() or None if m else None
+
+
+def _srcset_urls(value: str) -> list[str]:
+    """srcset candidates: a URL (commas at its ends belong to the list), then an optional descriptor."""
+    return [token.strip(",") for token in value.split() if not _SRCSET_DESCRIPTOR.fullmatch(token)
+            and token.strip(",")]
+
+
+def _raw_links(tree):
+    """(raw URL, tag, kind or "" to judge by extension, element) for every URL-bearing attribute."""
+    for el in tree.iter(*_URL_ATTRIBUTES):
+        tag = el.tag
+        if tag == "meta":
+            target = _refresh_target(el)
+            if target:
+                yield target, "meta", "page", el
+            continue
+        if tag == "link":
+            kind = _link_kind(el)
+            if kind is not None and el.get("href"):
+                yield el.get("href"), tag, kind, el
+            continue
+        if tag == "input" and (el.get("type") or "").lower() != "image":
+            continue
+        for attribute, kind in _URL_ATTRIBUTES[tag]:
+            raw = el.get(attribute)
+            if raw:
+                yield raw, tag, kind or "", el
+        if tag in _SRCSET_TAGS and el.get("srcset"):
+            for raw in _srcset_urls(el.get("srcset")):
+                yield raw, tag, "image", el
+    for value in _DECORATION(tree):
+        el = value.getparent()
+        if value.attrname == "background":
+            yield value, el.tag, "image", el
+        else:
+            for _, raw in _CSS_URL.findall(value):
+                yield raw, "style", "", el
+
+
+def _kind(url: str, tag: str, kind: str) -> str:
+    """The element's kind, but the extension where it names a document (<a href="x.pdf">, <object data="x.pdf">)."""
+    if kind and kind != "media":
+        return kind
+    by_extension = kind_of(url)
+    if not kind:
+        return "image" if tag == "style" and by_extension == "page" else by_extension
+    return by_extension if by_extension in ("attachment", "image") else kind
+
+
 def extract_links(tree, base_url: str, encoding: str) -> list[Link]:
     base_el = tree.find(".//base[@href]")
     base = urljoin(base_url, base_el.get("href")) if base_el is not None else base_url
     links = []
-    for el in tree.iter(*_SOURCES):
-        raw = el.get(_SOURCES[el.tag])
-        if not raw:
-            continue
+    for raw, tag, kind, el in _raw_links(tree):
         url = normalize(base, raw, encoding)
         if url is None:
             continue
-        kind = kind_of(url, el.tag, (el.get("rel") or "").lower())
-        text = " ".join((el.text_content() if el.tag == "a" else el.get("alt") or "").split())[:200]
-        links.append(Link(url, el.tag, kind, text))
+        text = " ".join((el.text_content() if tag == "a" else el.get("alt") or "").split())[:200]
+        links.append(Link(url, tag, _kind(url, tag, kind), text))
     return links
 
 

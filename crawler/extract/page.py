@@ -11,26 +11,23 @@ from lxml import etree
 
 from crawler.extract.columns import (ItemGroup, column_key, extract_breadcrumb, extract_groups, extract_nav,
                                      extract_pagination)
-from crawler.extract.dates import parse_date
 from crawler.extract.footer import extract_identifiers
 from crawler.extract.hidden import hidden_offsite_links
 from crawler.extract.links import Link, extract_links
-from crawler.extract.notices import find_notice
-from crawler.extract.text import decode_html
+from crawler.extract.notices import NoticeVocabulary, find_notice
+from crawler.extract.published import find_published
+from crawler.extract.text import decode_html, shows_placeholder
 from crawler.extract.textscan import TextMatcher, find_personal_data
 
 _BOILERPLATE = re.compile(r"nav|menu|header|head\b|top|footer|foot|bottom|copyright|position|crumb|banner", re.I)
 GUIDE_MIN_LABELS = 4
 _SKIP_TEXT = frozenset(("script", "style", "a", "noscript"))
-_PUBLISHED = re.compile(r"(发布时间|发布日期|发文日期|日期|时间)\s*[:：]?\s*")
 
 
 @dataclass(frozen=True)
 class ExtractOptions:
     placeholders: tuple[str, ...] = ("暂无信息", "暂无数据", "正在建设中", "栏目建设中", "敬请期待")
-    notice_keywords: tuple[str, ...] = ("关停", "停止更新", "迁移至", "整合至")
-    notice_max_page_chars: int = 600
-    notice_site_words: tuple[str, ...] = ("本网站", "本站", "网站", "门户")
+    notice: NoticeVocabulary = NoticeVocabulary()   # closure-notice words from the profile (empty: none found)
     min_list_items: int = 3
     matcher: TextMatcher | None = None   # V4 dictionaries and guide-element labels, one automaton
 
@@ -82,13 +79,10 @@ def _meta(tree, name: str) -> str | None:
     return (el.get("content") or "").strip() or None if el is not None else None
 
 
-def _article_date(tree, text: str, reference: date) -> str | None:
-    meta = _meta(tree, "PubDate") or _meta(tree, "pubdate") or _meta(tree, "publishdate")
-    found = parse_date(meta) if meta else None
-    if not found:
-        m = _PUBLISHED.search(text)
-        found = parse_date(text[m.end(): m.end() + 40]) if m and ("发布" in m.group(1) or "发文" in m.group(1)) else None
-    return found.value.isoformat() if found else None
+def _article_date(tree, url: str, reference: date) -> tuple[str | None, str | None]:
+    """The publication date the page shows and the rule that found it (precedence: extract/published.py)."""
+    found = find_published(tree, url, reference)
+    return (found.value.isoformat(), found.source) if found else (None, None)
 
 
 def _content_text(body) -> list[str]:
@@ -175,6 +169,8 @@ def analyse_page(url: str, body: bytes, content_type: str | None, reference: dat
     tree, encoding = parse_tree(body, content_type)
     facts = PageFacts(url=url, encoding=encoding)
     facts.hidden_links = hidden_offsite_links(tree, url, encoding)  # needs the <style> rules
+    if not is_home:  # before _drop_code: a date written by a script is shown to the reader
+        facts.article_date, facts.article_date_source = _article_date(tree, url, reference)
     _drop_code(tree)
     title = tree.find(".//title")
     facts.title = " ".join((title.text_content() if title is not None else "").split())[:300]
@@ -186,8 +182,7 @@ def analyse_page(url: str, body: bytes, content_type: str | None, reference: dat
     facts.links = extract_links(tree, url, encoding)
     facts.groups = extract_groups(tree, url, encoding, reference, options.min_list_items)
     facts.column_name = _meta(tree, "ColumnName") or extract_breadcrumb(tree)
-    facts.article_date = _article_date(tree, text, reference)
-    facts.placeholder = any(word in text for word in options.placeholders)
+    facts.placeholder = shows_placeholder(tree, options.placeholders)
     body_el = tree.find(".//body")
     content = _content_text(body_el) if body_el is not None else []
     facts.content_chars = sum(map(len, content))
@@ -195,8 +190,7 @@ def analyse_page(url: str, body: bytes, content_type: str | None, reference: dat
     facts.pagination = extract_pagination(tree, url, encoding, column_key(url))
     if is_home:
         facts.nav = extract_nav(tree, url, encoding)
-        facts.notice = find_notice(tree, facts.content_chars, list(options.notice_keywords),
-                                   options.notice_max_page_chars, url, encoding, options.notice_site_words)
+        facts.notice = find_notice(tree, facts.content_chars, url, encoding, options.notice)
     facts.kind = _kind(facts, is_home, options.min_list_items)
     # A service guide: an article titled 指南, or one whose own content (not the footer) shows several labels.
     if facts.kind == "article" and options.matcher is not None:

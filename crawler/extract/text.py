@@ -14,12 +14,15 @@ fails on nearly every Chinese character, and the other way round for a UTF-8 pag
 from __future__ import annotations
 
 import codecs
+import re
+from functools import lru_cache
 
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
 _SUPERSET = {"gb2312": "gb18030", "gbk": "gb18030", "gb_2312-80": "gb18030", "x-gbk": "gb18030",
              "cp936": "gb18030", "ascii": "utf-8", "iso8859-1": "utf-8", "latin-1": "utf-8"}
 _FALLBACKS = ["utf-8", "gb18030", "big5"]
+_UTF8_TOLERANCE = 0.2  # undecodable share of non-ASCII bytes still read as UTF-8 (GBK read as UTF-8: ~0.63)
 
 
 def _normal(name: str | None) -> str | None:
@@ -48,6 +51,18 @@ def _undecodable(body: bytes, encoding: str) -> int:
         return len(body)
 
 
+def _closest(body: bytes, declared: list[str]) -> str:
+    """The codec for bytes that no candidate decodes whole. UTF-8 is strict and self-synchronising: when
+    it reads nearly all non-ASCII bytes, it is UTF-8 with a few bad bytes (GB18030 would read the same
+    bytes as mojibake with few errors). Otherwise the declared codec, UTF-8 or GB18030, whichever leaves
+    the fewest bytes undecoded (a GBK page read as UTF-8 fails on nearly every character)."""
+    non_ascii = len(body.translate(None, bytes(range(128))))
+    if _undecodable(body, "utf-8") <= _UTF8_TOLERANCE * non_ascii:
+        return "utf-8"
+    candidates = list(dict.fromkeys([*declared, "utf-8", "gb18030"]))
+    return min(candidates, key=lambda name: _undecodable(body, name))
+
+
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Return (text, encoding used)."""
     bom_encoding, bom = read_bom(body)
@@ -61,7 +76,21 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     for encoding in _FALLBACKS:
         if _fits(body, encoding):
             return body.decode(encoding), encoding
-    # Nothing fits whole: the declared codec first, then UTF-8 and GB18030, whichever loses the fewest bytes.
-    candidates = list(dict.fromkeys([*filter(None, declared), "utf-8", "gb18030"]))
-    encoding = min(candidates, key=lambda name: _undecodable(body, name))
+    encoding = _closest(body, [e for e in declared if e])
     return body.decode(encoding, errors="replace"), encoding
+
+
+@lru_cache(maxsize=16)
+def _placeholder_pattern(words: tuple[str, ...]) -> re.Pattern:
+    alternatives = "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+    # \w covers CJK characters: 建设中 inside 在建设中华民族 has word characters on both sides.
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+def shows_placeholder(tree, words: tuple[str, ...]) -> bool:
+    """Whether the page shows a placeholder (暂无信息, 建设中 …) as a phrase of its own: a text node that
+    is the phrase, or the phrase standing between punctuation or spaces, never inside a longer run of words."""
+    if not words:
+        return False
+    pattern = _placeholder_pattern(tuple(words))
+    return any(pattern.search(piece) for piece in tree.itertext() if piece.strip())
