@@ -25,6 +25,15 @@ _NAV_HINT = re.compile(r"nav|menu|daohang|dh\b|lanmu", re.I)
 _CRUMB_HINT = re.compile(r"position|crumb|location|dqwz|curpos|weizhi|path", re.I)
 _CRUMB_TEXT = re.compile(r"^\s*(当前位置|您的位置|您现在的位置|所在位置|当前的位置)")
 _UNDATED_TITLE_CHARS = 8
+_MAX_ROW_LINKS = 3        # a row holds one item: its title link, maybe a tag link and an image link
+_MAX_TAB_LINKS = 12       # a tab bar links each tab (and 更多); more links is a list, not a title bar
+_TITLE_CHARS = 20         # a block title or tab name is short; longer text is content
+_TITLE_LOOKBACK = 3       # title bars sit right above their list
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_MOBILE_ONLY = frozenset(("mobile", "wap", "m-show", "mshow", "show-m", "visible-xs", "visible-sm", "hidden-lg",
+                          "hidden-md", "d-lg-none", "d-md-none", "m-only", "phone-only"))
+_DIRECTORY_HEADING = re.compile(r"友情链接|相关链接|网站链接|链接|部门网站|部门|机构|乡镇|街道|网站群|站群")
+_UNIT_NAME = re.compile(r"(局|委|办|委员会|办公室|政府|街道|乡|镇|中心|法院|检察院|公司|网)$")
 
 
 ANSWERED = ("已回复", "已答复", "已办结", "已处理", "已反馈")
@@ -87,58 +96,183 @@ def _item_date(container, anchor_text: str, reference: date):
     return None
 
 
-def _block_of(parent, base_url: str, encoding: str) -> tuple[str | None, str | None]:
-    """Heading and 更多 link of the block a list sits in (walks up at most three levels)."""
+def _title_labels(el, counts: dict) -> list[str]:
+    """The names a title bar shows: one (通知公告) or several for a tab bar; [] if el is not a title bar."""
+    if counts.get(el, 0) > _MAX_TAB_LINKS:
+        return []
+    labels = []
+    for piece in el.itertext():
+        piece = " ".join(piece.split()).strip("·•|｜【】[]：: ")
+        if not piece or _MORE.search(piece) or not _CJK.search(piece):
+            continue  # 更多, English subtitles (News information), separators
+        if len(piece) > _TITLE_CHARS:
+            return []  # a sentence: content, not a title
+        labels.append(piece)
+    return labels
+
+
+def _panel_index(list_parent, block, header, labels: list[str]) -> int:
+    """Which tab a list is: the position of its panel among as many panels as the tab bar has names."""
+    peers = [s for s in header.itersiblings() if s.tag == block.tag]
+    if len(peers) == len(labels) and block in peers:
+        return peers.index(block)
+    el = list_parent
+    while el is not None and el is not block:
+        parent = el.getparent()
+        peers = [s for s in parent if s.tag == el.tag] if parent is not None else []
+        if len(peers) == len(labels):
+            return peers.index(el)
+        el = parent
+    return 0
+
+
+def _more_link(el, base_url: str, encoding: str) -> str | None:
+    for a in el.iter("a"):
+        label = _text(a)
+        if a.get("href") and len(label) <= 8 and _MORE.search(label):
+            return normalize(base_url, a.get("href"), encoding)
+    return None
+
+
+def _block_of(parent, counts: dict, base_url: str, encoding: str) -> tuple[str | None, str | None]:
+    """Title and 更多 link of the block a list sits in: the title bar ABOVE the list (h3, div.title, span.tit,
+    a tab bar), never a headline inside it. Walks up at most four levels, past sibling lists (tab panels)."""
     node = parent
-    for _ in range(3):
-        node = node.getparent()
-        if node is None:
+    for _ in range(4):
+        if node.getparent() is None or node.getparent().tag == "body":
             break
-        more = heading = None
-        for a in node.iter("a"):
-            label = _text(a)
-            if a.get("href") and len(label) <= 8 and _MORE.search(label) and a.getparent() is not parent:
-                more = normalize(base_url, a.get("href"), encoding)
-                break
-        for h in node.iter("h1", "h2", "h3", "h4", "h5", "strong"):
-            heading = _text(h) or None
-            if heading:
-                break
-        if more or heading:
-            return heading, more
+        for sibling in list(node.itersiblings(preceding=True))[:_TITLE_LOOKBACK]:
+            if not isinstance(sibling.tag, str) or sibling.tag in ("script", "style"):
+                continue
+            labels = _title_labels(sibling, counts)
+            if labels:
+                name = labels[_panel_index(parent, node, sibling, labels)] if len(labels) > 1 else labels[0]
+                more = _more_link(sibling, base_url, encoding)
+                after = node.getnext()
+                if more is None and after is not None and counts.get(after, 0) <= 1:
+                    more = _more_link(after, base_url, encoding)  # 更多>> printed below the list
+                return name[:40], more
+        node = node.getparent()
     return None, None
 
 
+def _is_mobile_copy(el) -> bool:
+    """A copy of the page's content shown only on phones (it repeats the desktop lists)."""
+    tokens = set((el.get("class") or "").lower().split()) | {(el.get("id") or "").lower()}
+    return bool(tokens & _MOBILE_ONLY) or any(t.startswith(("mobile", "wap-")) for t in tokens)
+
+
+def _counted_anchors(tree) -> tuple[list, dict]:
+    """Anchors outside mobile-only copies, and how many of them each element holds (one walk per anchor)."""
+    counts: dict = {}
+    mobile: dict = {}
+    anchors = []
+    for a in tree.iter("a"):
+        if a.get("href") is None:
+            continue
+        chain = list(a.iterancestors())
+        if any(mobile.setdefault(el, _is_mobile_copy(el)) for el in chain):
+            continue
+        anchors.append(a)
+        for el in (a, *chain):
+            counts[el] = counts.get(el, 0) + 1
+    return anchors, counts
+
+
+def _row_of(anchor, counts: dict):
+    """The element that holds one list item: its <li>/<tr>/<dd>/<dt>, else the largest element around
+    the link that holds no other item (a div.item, a <p>, a <dl>, a tile, or the link itself)."""
+    row = anchor
+    for el in anchor.iterancestors():
+        if counts[el] > _MAX_ROW_LINKS or el.tag in ("body", "html"):
+            break
+        if el.tag in _ITEM_TAGS:
+            row = el
+            break
+    while True:
+        parent = row.getparent()
+        if parent is None or parent.tag in ("body", "html") or counts[parent] != counts[row]:
+            return row
+        row = parent
+
+
+def _title_of(anchor) -> str:
+    heading = next((h for h in anchor.iter("h1", "h2", "h3", "h4", "h5", "h6")), None)
+    return (anchor.get("title") or _text(heading if heading is not None else anchor)).strip()
+
+
+def _row_date(row, title: str, counts: dict, reference: date):
+    """The row's date; for a row without one, the text right after it (<dt>…</dt><dd>date</dd>, <a/> date)."""
+    found = _item_date(row, title, reference)
+    if found:
+        return found
+    after = row.getnext()
+    tail = (row.tail or "").strip()
+    if tail:
+        return parse_date(tail[:40], reference)
+    if after is not None and isinstance(after.tag, str) and not counts.get(after) and row.tag not in ("li", "tr"):
+        return _item_date(after, title, reference)
+    return None
+
+
+def _item_of(row, anchors: list, base_url: str, encoding: str, reference: date, counts: dict, position: int):
+    """One list item, titled by the row's longest link; a dated row whose link is a script call stays an item
+    (its date was seen) and points at the list page itself."""
+    anchor = max(anchors, key=lambda a: len(_title_of(a)))
+    title = _title_of(anchor)
+    if len(title) < 2:
+        return None
+    found = _row_date(row, title, counts, reference)
+    url = normalize(base_url, anchor.get("href"), encoding)
+    if url is None:
+        if not found:
+            return None
+        url = f"{base_url.split('#')[0]}#item-{position}"
+    when = found.value if found else None
+    inferred = bool(found and found.year_inferred)
+    if inferred:
+        from_url = date_from_url(url)  # t20251110_1.html settles the year of a bare "11-10"
+        if from_url and (from_url.month, from_url.day) == (when.month, when.day):
+            when, inferred = from_url, False
+    row_text = row.text_content()
+    return Item(title=title[:200], url=url, date=when.isoformat() if when else None, year_inferred=inferred,
+                status=_status(row_text), reply_date=_reply_date(row_text))
+
+
+def _is_directory(items: list[Item], heading: str | None, base_url: str) -> bool:
+    """An undated link list of units or other sites (部门、乡镇街道、友情链接): navigation, not a column."""
+    if any(i.date for i in items):
+        return False
+    if heading and _DIRECTORY_HEADING.search(heading):
+        return True
+    host = urlsplit(base_url).netloc
+    units = sum(1 for i in items if _UNIT_NAME.search(i.title))
+    offsite = sum(1 for i in items if urlsplit(i.url).netloc != host)
+    return 2 * max(units, offsite) >= len(items)
+
+
 def extract_groups(tree, base_url: str, encoding: str, reference: date, min_items: int) -> list[ItemGroup]:
+    anchors, counts = _counted_anchors(tree)
+    rows: dict = {}
+    for anchor in anchors:
+        rows.setdefault(_row_of(anchor, counts), []).append(anchor)
     by_parent: dict = {}
-    for container in tree.iter(*_ITEM_TAGS):
-        if any(True for _ in container.iterdescendants(*_ITEM_TAGS)):
-            continue
-        anchor = next((a for a in container.iter("a") if a.get("href")), None)
-        if anchor is None:
-            continue
-        url = normalize(base_url, anchor.get("href"), encoding)
-        title = (anchor.get("title") or _text(anchor)).strip()
-        if url is None or len(title) < 2:
-            continue
-        found = _item_date(container, title, reference)
-        when = found.value if found else None
-        inferred = bool(found and found.year_inferred)
-        if inferred:
-            from_url = date_from_url(url)  # t20251110_1.html settles the year of a bare "11-10"
-            if from_url and (from_url.month, from_url.day) == (when.month, when.day):
-                when, inferred = from_url, False
-        row_text = container.text_content()
-        item = Item(title=title[:200], url=url, date=when.isoformat() if when else None, year_inferred=inferred,
-                    status=_status(row_text), reply_date=_reply_date(row_text))
-        by_parent.setdefault(container.getparent(), []).append(item)
-    groups = []
+    for position, (row, row_anchors) in enumerate(rows.items()):
+        item = _item_of(row, row_anchors, base_url, encoding, reference, counts, position)
+        if item is not None:
+            by_parent.setdefault(row.getparent(), []).append(item)
+    groups, seen_lists = [], set()
     for parent, items in by_parent.items():
+        urls = frozenset(i.url for i in items)
         dated = sum(1 for i in items if i.date)
         article_like = len(items) >= min_items and sum(len(i.title) for i in items) / len(items) >= _UNDATED_TITLE_CHARS
-        if dated or article_like:
-            heading, more = _block_of(parent, base_url, encoding)
-            groups.append(ItemGroup(items=items, heading=heading, more_url=more))
+        if not (dated or article_like) or urls in seen_lists:
+            continue  # the same list twice is a hidden copy (mobile / print), not a second column
+        heading, more = _block_of(parent, counts, base_url, encoding)
+        if _is_directory(items, heading, base_url):
+            continue
+        seen_lists.add(urls)
+        groups.append(ItemGroup(items=items, heading=heading, more_url=more))
     return groups
 
 
