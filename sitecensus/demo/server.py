@@ -6,6 +6,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+from urllib.parse import parse_qsl, urlsplit
 
 
 @dataclass
@@ -20,10 +22,13 @@ class Reply:
 
 @dataclass
 class SiteFiles:
-    """path -> Reply; `fallback` answers every other path (default: a 404 page)."""
+    """path -> Reply; `fallback` answers every other path (default: a 404 page). `handlers` answer
+    a path by the request: handler(method, query params, form params) -> Reply (data endpoints such as
+    a Hanweb dataproxy.jsp, which reads startrecord/endrecord and a POSTed form)."""
 
     pages: dict[str, Reply] = field(default_factory=dict)
     fallback: Reply | None = None
+    handlers: dict[str, Callable[[str, dict, dict], Reply]] = field(default_factory=dict)
 
 
 _NOT_FOUND = Reply(404, "<html><head><title>404 页面不存在</title></head><body>您访问的页面不存在</body></html>".encode())
@@ -33,10 +38,19 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     files: SiteFiles
 
-    def _reply(self, send_body: bool):
+    def _answer(self, form: dict) -> Reply:
+        path = self.path.split("#")[0]
+        parts = urlsplit(path)
+        handler = self.files.handlers.get(parts.path)
+        if handler is not None:
+            return handler(self.command, dict(parse_qsl(parts.query, keep_blank_values=True)), form)
+        key = path if path in self.files.pages else path.split("?")[0]
+        return self.files.pages.get(key) or self.files.fallback or _NOT_FOUND
+
+    def _reply(self, send_body: bool, form: dict | None = None):
         path = self.path.split("#")[0]
         key = path if path in self.files.pages else path.split("?")[0]
-        reply = self.files.pages.get(key) or self.files.fallback or _NOT_FOUND
+        reply = self._answer(form or {})
         if reply.then is not None:
             self.files.pages[key] = reply.then
         if reply.delay:
@@ -58,6 +72,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self):  # noqa: N802
         self._reply(False)
+
+    def do_POST(self):  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        self._reply(True, dict(parse_qsl(body, keep_blank_values=True)))
 
     def log_message(self, format, *args):  # noqa: A002 - silence the per-request log
         pass
