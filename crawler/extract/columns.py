@@ -33,6 +33,9 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _MOBILE_ONLY = frozenset(("mobile", "wap", "m-show", "mshow", "show-m", "visible-xs", "visible-sm", "hidden-lg",
                           "hidden-md", "d-lg-none", "d-md-none", "m-only", "phone-only"))
 _DIRECTORY_HEADING = re.compile(r"友情链接|相关链接|网站链接|链接|部门网站|部门|机构|乡镇|街道|网站群|站群")
+_ARTICLE_URL = re.compile(r"[/_]t20\d{6}_\d+|/art/20\d\d/|/(contents?|detail|article|art)[/_]|post_\d+|"
+                          r"[?&](id|articleid|newsid|infoid)=", re.I)
+_SIDE_BOX = re.compile(r"相关|推荐|热点|热门|排行|猜你|延伸|上一篇|下一篇|阅读")
 _UNIT_NAME = re.compile(r"(局|委|办|委员会|办公室|政府|街道|乡|镇|中心|法院|检察院|公司|网)$")
 
 
@@ -84,7 +87,9 @@ def _reply_date(text: str) -> str | None:
 
 
 def _item_date(container, anchor_text: str, reference: date):
-    found = _FULL.search(container.text_content())
+    text = container.text_content()
+    # a date printed beside the title wins over one inside it (…2021年1月1日起施行 日期：2020-12-02)
+    found = _FULL.search(text.replace(anchor_text, " ") if anchor_text else text) or _FULL.search(text)
     if found:
         return parse_date(found.group(0))
     for cell in container.iter(*_DATE_CELLS):
@@ -98,8 +103,10 @@ def _item_date(container, anchor_text: str, reference: date):
 
 def _title_labels(el, counts: dict) -> list[str]:
     """The names a title bar shows: one (通知公告) or several for a tab bar; [] if el is not a title bar."""
-    if counts.get(el, 0) > _MAX_TAB_LINKS:
+    if counts.get(el, 0) > _MAX_TAB_LINKS or _is_breadcrumb(el):
         return []
+    if any(_ARTICLE_URL.search(a.get("href") or "") for a in el.iter("a")):
+        return []  # a headline (its link opens an article), not the block's title
     labels = []
     for piece in el.itertext():
         piece = " ".join(piece.split()).strip("·•|｜【】[]：: ")
@@ -134,26 +141,33 @@ def _more_link(el, base_url: str, encoding: str) -> str | None:
     return None
 
 
-def _block_of(parent, counts: dict, base_url: str, encoding: str) -> tuple[str | None, str | None]:
-    """Title and 更多 link of the block a list sits in: the title bar ABOVE the list (h3, div.title, span.tit,
-    a tab bar), never a headline inside it. Walks up at most four levels, past sibling lists (tab panels)."""
+def _title_bar(parent, counts: dict):
+    """(names, title bar, the ancestor of the list it sits above) for the title bar ABOVE a list (h3, div.title,
+    span.tit, a tab bar), never a headline inside it. Walks up at most four levels, past sibling lists."""
     node = parent
     for _ in range(4):
         if node.getparent() is None or node.getparent().tag == "body":
             break
         for sibling in list(node.itersiblings(preceding=True))[:_TITLE_LOOKBACK]:
-            if not isinstance(sibling.tag, str) or sibling.tag in ("script", "style"):
-                continue
-            labels = _title_labels(sibling, counts)
-            if labels:
-                name = labels[_panel_index(parent, node, sibling, labels)] if len(labels) > 1 else labels[0]
-                more = _more_link(sibling, base_url, encoding)
-                after = node.getnext()
-                if more is None and after is not None and counts.get(after, 0) <= 1:
-                    more = _more_link(after, base_url, encoding)  # 更多>> printed below the list
-                return name[:40], more
+            if isinstance(sibling.tag, str) and sibling.tag not in ("script", "style"):
+                labels = _title_labels(sibling, counts)
+                if labels:
+                    return labels, sibling, node
         node = node.getparent()
-    return None, None
+    return [], None, None
+
+
+def _block_of(parent, counts: dict, base_url: str, encoding: str) -> tuple[str | None, str | None]:
+    """Title (for a tab bar: the tab of this panel) and 更多 link of the block a list sits in."""
+    labels, bar, node = _title_bar(parent, counts)
+    if not labels:
+        return None, None
+    name = labels[_panel_index(parent, node, bar, labels)] if len(labels) > 1 else labels[0]
+    more = _more_link(bar, base_url, encoding)
+    after = node.getnext()
+    if more is None and after is not None and counts.get(after, 0) <= 1:
+        more = _more_link(after, base_url, encoding)  # 更多>> printed below the list
+    return name[:40], more
 
 
 def _is_mobile_copy(el) -> bool:
@@ -251,6 +265,32 @@ def _is_directory(items: list[Item], heading: str | None, base_url: str) -> bool
     return 2 * max(units, offsite) >= len(items)
 
 
+def _join_split_lists(by_parent: dict, counts: dict) -> dict:
+    """Rows cut into several sibling <ul>/<table> of the same class, with nothing but spacing between
+    (templates that close the list every five rows), are one list; under a tab bar they are its panels."""
+    joined: dict = {}
+    head = last = None
+    for parent, items in by_parent.items():
+        if last is not None and _adjacent(last, parent, counts) and len(_title_bar(head, counts)[0]) <= 1:
+            joined[head].extend(items)
+        else:
+            joined[parent] = list(items)
+            head = parent
+        last = parent
+    return joined
+
+
+def _adjacent(previous, parent, counts: dict) -> bool:
+    if previous.getparent() is not parent.getparent() or (previous.tag, previous.get("class")) != (parent.tag, parent.get("class")):
+        return False
+    for between in previous.itersiblings():
+        if between is parent:
+            return True
+        if isinstance(between.tag, str) and (counts.get(between) or _text(between)):
+            return False
+    return False
+
+
 def extract_groups(tree, base_url: str, encoding: str, reference: date, min_items: int) -> list[ItemGroup]:
     anchors, counts = _counted_anchors(tree)
     rows: dict = {}
@@ -262,7 +302,7 @@ def extract_groups(tree, base_url: str, encoding: str, reference: date, min_item
         if item is not None:
             by_parent.setdefault(row.getparent(), []).append(item)
     groups, seen_lists = [], set()
-    for parent, items in by_parent.items():
+    for parent, items in _join_split_lists(by_parent, counts).items():
         urls = frozenset(i.url for i in items)
         dated = sum(1 for i in items if i.date)
         article_like = len(items) >= min_items and sum(len(i.title) for i in items) / len(items) >= _UNDATED_TITLE_CHARS
@@ -274,6 +314,11 @@ def extract_groups(tree, base_url: str, encoding: str, reference: date, min_item
         seen_lists.add(urls)
         groups.append(ItemGroup(items=items, heading=heading, more_url=more))
     return groups
+
+
+def main_lists(groups: list[ItemGroup]) -> list[ItemGroup]:
+    """The lists that can make a page a list page: not an article's side boxes (相关阅读, 热点推荐, 排行)."""
+    return [g for g in groups if not (g.heading and _SIDE_BOX.search(g.heading))]
 
 
 def extract_nav(tree, base_url: str, encoding: str) -> list[tuple[str, str]]:
@@ -308,12 +353,16 @@ def extract_nav(tree, base_url: str, encoding: str) -> list[tuple[str, str]]:
     return unique
 
 
+def _is_breadcrumb(el) -> bool:
+    hint = (el.get("class") or "") + " " + (el.get("id") or "")
+    return bool(_CRUMB_HINT.search(hint) or _CRUMB_TEXT.match(_text(el)))
+
+
 def extract_breadcrumb(tree) -> str | None:
     """The last name in 当前位置：首页 > 通知公告 (the current column)."""
     for el in tree.iter("div", "p", "span", "td", "nav", "ol", "ul"):
-        hint = (el.get("class") or "") + " " + (el.get("id") or "")
         text = _text(el)
-        if (_CRUMB_HINT.search(hint) or _CRUMB_TEXT.match(text)) and len(text) < 120:
+        if _is_breadcrumb(el) and len(text) < 120:
             parts = [p.strip() for p in re.split(r"[>›»/＞]|&gt;", text) if p.strip()]
             if len(parts) >= 2:
                 return parts[-1][:40]

@@ -10,7 +10,7 @@ import lxml.html
 from lxml import etree
 
 from crawler.extract.columns import (ItemGroup, column_key, extract_breadcrumb, extract_groups, extract_nav,
-                                     extract_pagination)
+                                     extract_pagination, main_lists)
 from crawler.extract.footer import extract_identifiers
 from crawler.extract.hidden import hidden_offsite_links
 from crawler.extract.links import Link, extract_links
@@ -200,12 +200,29 @@ def analyse_page(url: str, body: bytes, content_type: str | None, reference: dat
     return facts
 
 
+_SHOWN_DATE_SOURCES = ("发布时间标签", "来源行", "时间标签", "标题下日期")  # a byline a reader sees (published.py)
+_ARTICLE_BODY_CHARS = 300   # text of its own beyond list rows: an article body
+_ROW_TEXT_CHARS = 25        # non-link text a dated list row carries (date, source, 点击数)
+
+
 def _kind(facts: PageFacts, is_home: bool, min_items: int) -> str:
+    """home | list | article | empty | other. An article keeps its kind beside related-links boxes and menus:
+    it has a body of its own text and a date line; a list page's text is its rows' dates."""
     if is_home:
         return "home"
-    if any(len(g.items) >= min_items or g.dated >= min_items for g in facts.groups) or facts.pagination:
+    lists = main_lists(facts.groups)
+    dated = sum(g.dated for g in lists)
+    longest = max((g.dated for g in lists), default=0)
+    body = facts.content_chars - _ROW_TEXT_CHARS * dated
+    if facts.article_date and body >= _ARTICLE_BODY_CHARS:
+        return "article"
+    if longest >= min_items or facts.pagination or facts.unread or (longest and body < _ARTICLE_BODY_CHARS):
         return "list"
-    if facts.article_date:
+    if facts.article_date_source in _SHOWN_DATE_SOURCES:
+        return "article"
+    if any(len(g.items) >= min_items for g in lists):
+        return "list"  # a list whose items show no dates (read as such, never as an article)
+    if facts.article_date and body >= _ARTICLE_BODY_CHARS // 3:
         return "article"
     if facts.placeholder or facts.content_chars < 40:
         return "empty"
