@@ -28,6 +28,8 @@ _UNDATED_TITLE_CHARS = 8
 _MAX_ROW_LINKS = 3        # a row holds one item: its title link, maybe a tag link and an image link
 _MAX_TAB_LINKS = 12       # a tab bar links each tab (and 更多); more links is a list, not a title bar
 _TITLE_CHARS = 20         # a block title or tab name is short; longer text is content
+_NAV_LABEL_CHARS = 12     # a menu entry or a tile is a column name, not a headline
+_NAV_MIN_LINKS = 4
 _TITLE_LOOKBACK = 3       # title bars sit right above their list
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _MOBILE_ONLY = frozenset(("mobile", "wap", "m-show", "mshow", "show-m", "visible-xs", "visible-sm", "hidden-lg",
@@ -321,30 +323,42 @@ def main_lists(groups: list[ItemGroup]) -> list[ItemGroup]:
     return [g for g in groups if not (g.heading and _SIDE_BOX.search(g.heading))]
 
 
-def extract_nav(tree, base_url: str, encoding: str) -> list[tuple[str, str]]:
-    """Navigation links: inside elements whose class/id says nav/menu; else the first run of short links."""
-    def links_in(el):
-        out = []
-        for a in el.iter("a"):
-            url = normalize(base_url, a.get("href") or "", encoding)
-            text = _text(a)
-            if url and text and len(text) <= 12:
-                out.append((text, url))
-        return out
+def _link_label(a) -> str:
+    img = next(a.iter("img"), None)
+    return _text(a) or (a.get("title") or "").strip() or ((img.get("alt") or "").strip() if img is not None else "")
 
+
+def _short_link_runs(tree, base_url: str, encoding: str):
+    """Runs of sibling rows that each hold a short link: menu bars, and tile grids (div > div > a, icon tiles)."""
+    anchors, counts = _counted_anchors(tree)
+    runs: dict = {}
+    for a in anchors:
+        runs.setdefault(_row_of(a, counts).getparent(), []).append(a)
+    for parent, members in runs.items():
+        links = [(label, url) for label, url in ((_link_label(a), normalize(base_url, a.get("href"), encoding))
+                                                  for a in members) if url and 2 <= len(label) <= _NAV_LABEL_CHARS]
+        if len(links) >= _NAV_MIN_LINKS:
+            yield parent, links
+
+
+def extract_nav(tree, base_url: str, encoding: str) -> list[tuple[str, str]]:
+    """Navigation links: the element whose class/id says nav/menu (else the first run of short links), and
+    tile grids of the site's own columns (icon entries to 信息公开, 办事服务 ...)."""
     found = []
     for el in tree.iter("div", "ul", "nav", "table", "td"):
         hint = (el.get("class") or "") + " " + (el.get("id") or "")
         if el.tag == "nav" or _NAV_HINT.search(hint):
-            found.extend(links_in(el))
+            found.extend((_link_label(a), url) for a in el.iter("a")
+                         if (url := normalize(base_url, a.get("href") or "", encoding))
+                         and 1 <= len(_link_label(a)) <= _NAV_LABEL_CHARS)
             if found:
                 break
-    if not found:
-        for ul in tree.iter("ul"):
-            links = links_in(ul)
-            if len(links) >= 4:
-                found = links
-                break
+    host = urlsplit(base_url).netloc
+    for parent, links in _short_link_runs(tree, base_url, encoding):
+        if not found:
+            found = links
+        elif parent.tag not in ("ul", "ol", "tbody", "table", "tr"):
+            found.extend((label, url) for label, url in links if urlsplit(url).netloc == host)
     seen, unique = set(), []
     for text, url in found:
         if url not in seen:
