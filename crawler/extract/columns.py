@@ -18,7 +18,10 @@ from crawler.extract.links import normalize
 
 _ITEM_TAGS = ("li", "tr", "dd")
 _DATE_CELLS = ("span", "td", "em", "i", "font", "b", "p", "div", "small", "time", "label")
-_PAGE_PARAMS = {"page", "pagenum", "pageindex", "pageno", "p", "pn", "startrecord", "endrecord", "perpage", "cur"}
+_PAGE_PARAMS = {"page", "pagenum", "pageindex", "pageno", "p", "pn", "startrecord", "endrecord", "perpage", "cur",
+                "uid"}  # Hanweb: /col/col12/index.html?uid=3456&pageNum=2 is page 2 of col12
+_PAGED_NAME = re.compile(r"^((?:list|more|column|channel|lm|news)[-_]\d+)[-_]\d+\.(s?html?|jsp|aspx?|php)$", re.I)
+_NUMBERED_PAGE = re.compile(r"^(\d+)-\d+\.s?html?$")  # 天工: staticmores/003/003-2.html
 _INDEX_NAME = re.compile(r"^(index|default|list)(_\d+)?\.(s?html?|jsp|aspx?|php)$", re.I)
 _MORE = re.compile(r"更多|more|>>|》|»", re.I)
 _NAV_HINT = re.compile(r"nav|menu|daohang|dh\b|lanmu", re.I)
@@ -308,8 +311,8 @@ def extract_groups(tree, base_url: str, encoding: str, reference: date, min_item
         urls = frozenset(i.url for i in items)
         dated = sum(1 for i in items if i.date)
         article_like = len(items) >= min_items and sum(len(i.title) for i in items) / len(items) >= _UNDATED_TITLE_CHARS
-        if not (dated or article_like) or urls in seen_lists:
-            continue  # the same list twice is a hidden copy (mobile / print), not a second column
+        if not (dated or article_like) or any(urls <= seen for seen in seen_lists):
+            continue  # a list repeated (hidden mobile / print copy, a teaser of the next block) is not a column
         heading, more = _block_of(parent, counts, base_url, encoding)
         if _is_directory(items, heading, base_url):
             continue
@@ -344,16 +347,18 @@ def _short_link_runs(tree, base_url: str, encoding: str):
 def extract_nav(tree, base_url: str, encoding: str) -> list[tuple[str, str]]:
     """Navigation links: the element whose class/id says nav/menu (else the first run of short links), and
     tile grids of the site's own columns (icon entries to 信息公开, 办事服务 ...)."""
+    host = urlsplit(base_url).netloc
     found = []
     for el in tree.iter("div", "ul", "nav", "table", "td"):
         hint = (el.get("class") or "") + " " + (el.get("id") or "")
         if el.tag == "nav" or _NAV_HINT.search(hint):
-            found.extend((_link_label(a), url) for a in el.iter("a")
-                         if (url := normalize(base_url, a.get("href") or "", encoding))
-                         and 1 <= len(_link_label(a)) <= _NAV_LABEL_CHARS)
-            if found:
+            links = [(_link_label(a), url) for a in el.iter("a")
+                     if (url := normalize(base_url, a.get("href") or "", encoding))
+                     and 1 <= len(_link_label(a)) <= _NAV_LABEL_CHARS]
+            found = found or links
+            if sum(1 for _, url in links if urlsplit(url).netloc == host) >= _NAV_MIN_LINKS - 1:
+                found = links  # the site's own menu, not a top bar of 切换手机版 and partner sites
                 break
-    host = urlsplit(base_url).netloc
     for parent, links in _short_link_runs(tree, base_url, encoding):
         if not found:
             found = links
@@ -400,8 +405,13 @@ def column_key(url: str) -> str:
     parts = urlsplit(url)
     path = parts.path
     name = posixpath.basename(path)
-    if _INDEX_NAME.match(name):
-        path = path[: len(path) - len(name)]
+    folder = posixpath.basename(posixpath.dirname(path))
+    paged = _PAGED_NAME.match(name)
+    numbered = _NUMBERED_PAGE.match(name)
+    if _INDEX_NAME.match(name) or (numbered and numbered.group(1) == folder):
+        path = path[: len(path) - len(name)]  # index_2.html; 003/003-3.html
+    elif paged:
+        path = path[: len(path) - len(name)] + f"{paged.group(1)}.{paged.group(2)}"  # list-1001-2.html
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                        if k.lower() not in _PAGE_PARAMS])
     return urlunsplit((parts.scheme, parts.netloc, path or "/", query, ""))
