@@ -1,7 +1,9 @@
 """Publication dates in the forms Chinese government CMSs print them, and in their article URLs.
 
 Regexes rather than a general date library: the forms are few and fixed (2017-08-01, 2017/8/1,
-2017.08.01, 2017年8月1日, [08-01]), and this runs on every list item of every page.
+2017.08.01, 2017年8月1日, [08-01]), and this runs on every list item of every page. Article bylines
+also show the English forms of English-language templates and ASP defaults (Nov 3, 2025; 3 November
+2025; 11/3/2025 9:23:57 PM, month first): `dates_in` finds those too.
 """
 from __future__ import annotations
 
@@ -21,6 +23,16 @@ _URL_FORMS = (
     re.compile(r"/((?:19|20)\d{2})-?(\d{2})-?(\d{2})/"),              # /2017-08-01/ or /20170801/
     re.compile(r"/((?:19|20)\d{2})(\d{2})/(\d{2})/"),                 # /201708/01/
 )
+_MONTHS = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_YEAR = r"((?:19|20)\d{2})(?!\d)"
+# English forms, as (pattern, group order month-day-year): "Nov 3, 2025", "3 November 2025", "11/3/2025".
+_ENGLISH_FORMS = (
+    (re.compile(rf"(?<![a-z]){_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+{_YEAR}", re.I), (1, 2, 3)),
+    (re.compile(rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH},?\s+{_YEAR}", re.I), (2, 1, 3)),
+    (re.compile(rf"(?<![\d/.\-])(\d{{1,2}})/(\d{{1,2}})/{_YEAR}(?![/\-])"), (1, 2, 3)),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +51,29 @@ def _make(year: int, month: int, day: int) -> date | None:
 
 def find_full_dates(text: str) -> list[FoundDate]:
     """Every date with a year in the text, in order."""
-    found = []
+    return [found for _, found in _full_dates(text)]
+
+
+def dates_in(text: str) -> list[tuple[int, FoundDate]]:
+    """Every date with a year in the text, Chinese and English forms, as (offset, date) in text order."""
+    found = list(_full_dates(text))
+    for pattern, (month, day, year) in _ENGLISH_FORMS:
+        for m in pattern.finditer(text):
+            d = _make(int(m.group(year)), _month_number(m.group(month)), int(m.group(day)))
+            if d:
+                found.append((m.start(), FoundDate(d)))
+    return sorted(found, key=lambda pair: pair[0])
+
+
+def _full_dates(text: str):
     for m in _FULL.finditer(text):
         d = _make(int(m.group(1)), int(m.group(3)), int(m.group(4)))
         if d:
-            found.append(FoundDate(d, has_time=m.group(5) is not None))
-    return found
+            yield m.start(), FoundDate(d, has_time=m.group(5) is not None)
+
+
+def _month_number(text: str) -> int:
+    return int(text) if text.isdigit() else _MONTHS[text[:3].lower()]
 
 
 def infer_year(month: int, day: int, reference: date) -> date | None:

@@ -1,0 +1,227 @@
+"""The publication date of an article page, and the rule that found it.
+
+The date that counts is the one shown to the reader (the census judges what a visitor sees), so
+visible labelled dates come first; metas and URLs follow, because CMSs often fill them with the time
+the page was regenerated. The first rule that finds a date wins, in this order:
+
+1. ``发布时间标签``  a publication label in the visible text (发布时间, 发布日期, 信息发布时间, 发表于,
+   发文日期, 公开日期, 录入时间 ...) followed by a date, also when a script right after the label writes
+   the date (TRS templates: ``发布时间：<script>var pubdata='2017年11月07日'; document.write(...)``).
+2. ``来源行``  a short line (the byline) holding a date and a byline word: 来源, 作者, 编辑, 阅读, 点击 ...
+3. ``时间标签``  a bare 时间 / 日期 label (not the end of a longer word: 办公时间, 活动日期 and their
+   like are never labels), or 更新时间.
+4. ``标题下日期``  a short line among the first lines under the article's headline holding a date.
+5. ``meta:<name>``  publication metas in a fixed order (PubDate, article:published_time, datePublished ...).
+6. ``网址``  a date in the article's address (TRS t20251103_1.html, Hanweb /art/2025/11/3/, /2025-11-03/).
+7. ``htmldate``  the htmldate library, only when all of the above find nothing (fast mode: it reads
+   markup, structured data and the URL; no guessing from free text), never after the check time.
+
+Within one rule the first match in document order wins: an earlier 办公时间 or sidebar date never
+hides the 发布时间 after it, because every label is looked at, not only the first one. Text hidden with
+``display:none`` and the code of scripts and styles are not visible text.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from lxml import etree
+
+from crawler.extract.dates import date_from_url, dates_in
+
+_PUBLISH_LABEL = re.compile(r"(?:信息)?(?:发布|发表|发文|公布|公开|刊发|发稿|上传|录入|首发)(?:时间|日期|于)")
+_TIME_LABEL = re.compile(r"(?<![\u4e00-\u9fff])(?:时间|日期)|(?:更新|修改)(?:时间|日期)")
+# Byline words, and "posted by X at": 由X张贴 @, 由X于<date>发表 (blogs and forums).
+_BYLINE_WORDS = re.compile(r"来源|作者|编辑|稿源|出处|供稿|撰稿|浏览|阅读|点击|字号|字体|张贴|发帖|发贴|由\S{1,12}?于\s*\d")
+_LABEL_GAP = " \t\n:：[]【】()（）|｜>"   # what may stand between a label and its date
+BYLINE_MAX_CHARS = 120         # a byline is a line, not a paragraph
+ARTICLE_HEAD_CHARS = 300       # how much text under the headline is the article's head (byline)
+UNDER_HEADLINE_LINE_CHARS = 80
+LIST_MIN_DATED_LINES = 3       # short dated lines that make a list of items
+_INLINE = frozenset("a abbr b bdi bdo big cite code data dfn em font i img input kbd label mark nobr q s samp "
+                    "select small span strike strong sub sup time tt u var wbr".split())
+_INVISIBLE = frozenset(("head", "title", "script", "style", "noscript", "template", "textarea"))
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_TITLE_SEPARATORS = re.compile(r"[_|｜»«]+|--+|-(?=[^-]*$)|——|::")
+_STRING_LITERAL = re.compile(r"""(['"])([^'"\n]{6,40})\1""")
+# Publication metas, most specific first; keys are matched without case or surrounding spaces.
+META_NAMES = ("pubdate", "publishdate", "publish_date", "publishtime", "firstpublishedtime",
+              "article:published_time", "og:release_date", "og:published_time", "datepublished",
+              "dc.date.issued", "dcterms.issued", "dc.date", "weibo: article:create_at", "og:time",
+              "apub:time", "sailthru.date", "parsely-pub-date", "publication_date", "date")
+_META_ATTRIBUTES = ("name", "property", "itemprop", "http-equiv")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Published:
+    value: date
+    source: str   # the rule that found it (Chinese or meta:<name>, shown by inspect)
+
+
+def find_published(tree, url: str, reference: date, use_htmldate: bool = True) -> Published | None:
+    """The publication date of the page in `tree` (scripts not yet stripped), or None if it shows none."""
+    lines, headline = visible_lines(tree)
+    head = _article_head(lines, headline)
+    return (_from_lines(head) or _under_headline(head)
+            or _from_lines(lines)
+            or _from_metas(tree)
+            or _from_url(url)
+            or (_from_htmldate(tree, url, reference, lines) if use_htmldate else None))
+
+
+def _from_lines(lines: list[str]) -> Published | None:
+    """Rules 1-3 on some visible lines."""
+    text = "\n".join(lines)
+    return (_after_label(text, _PUBLISH_LABEL, "发布时间标签") or _in_byline(lines)
+            or _after_label(text, _TIME_LABEL, "时间标签"))
+
+
+def _article_head(lines: list[str], headline: int | None) -> list[str]:
+    """The lines right under the headline, where the byline sits (before any comment or sidebar)."""
+    if headline is None:
+        return []
+    head, seen = [], 0
+    for line in lines[headline + 1:]:
+        head.append(line)
+        seen += len(line)
+        if seen > ARTICLE_HEAD_CHARS:
+            break
+    return head
+
+
+def _after_label(text: str, label: re.Pattern, source: str) -> Published | None:
+    for match in label.finditer(text):
+        window = text[match.end(): match.end() + 40]
+        rest = window.lstrip(_LABEL_GAP)
+        found = dates_in(rest[:30])
+        if found and found[0][0] == 0:
+            return Published(found[0][1].value, source)
+    return None
+
+
+def _in_byline(lines: list[str]) -> Published | None:
+    for line in lines:
+        if len(line) <= BYLINE_MAX_CHARS and _BYLINE_WORDS.search(line):
+            found = dates_in(line)
+            if found:
+                return Published(found[0][1].value, "来源行")
+    return None
+
+
+def _under_headline(head: list[str]) -> Published | None:
+    """The first short line under the headline that holds a date (a byline without words)."""
+    for line in head:
+        found = dates_in(line)
+        if found:
+            return Published(found[0][1].value, "标题下日期") if len(line) <= UNDER_HEADLINE_LINE_CHARS else None
+    return None
+
+
+def _from_metas(tree) -> Published | None:
+    contents = {}
+    for meta in tree.iter("meta"):
+        content = (meta.get("content") or "").strip()
+        for attribute in _META_ATTRIBUTES:
+            key = (meta.get(attribute) or "").strip().lower()
+            if key and content:
+                contents.setdefault(key, content)
+    for name in META_NAMES:
+        found = dates_in(contents.get(name, ""))
+        if found:
+            return Published(found[0][1].value, f"meta:{name}")
+    return None
+
+
+def _from_url(url: str) -> Published | None:
+    found = date_from_url(url)
+    return Published(found, "网址") if found else None
+
+
+def _from_htmldate(tree, url: str, reference: date, lines: list[str]) -> Published | None:
+    """htmldate reads what our rules do not (JSON-LD, <time> and date-classed elements, more metas). Not
+    on a page that shows a list of dated items: there it would take an item's date for the page's."""
+    if sum(1 for line in lines if len(line) <= UNDER_HEADLINE_LINE_CHARS and dates_in(line)) >= LIST_MIN_DATED_LINES:
+        return None
+    from htmldate import find_date  # imported on first use: it loads its own date parsers
+
+    try:
+        found = find_date(tree, extensive_search=False, original_date=True, url=url,
+                          max_date=reference.isoformat())
+    except Exception as error:  # noqa: BLE001 - a library failure means "no date found", never a crashed page
+        log.debug("htmldate failed on %s: %s", url, error)
+        return None
+    return Published(date.fromisoformat(found), "htmldate") if found else None
+
+
+def visible_lines(tree) -> tuple[list[str], int | None]:
+    """The page's visible text as lines (block elements and <br> break lines), and the index of the
+    headline's line (None if no line is the headline). Script code is not text, except the dates a
+    script writes into the page with document.write."""
+    body = tree.find(".//body")
+    lines: list[str] = []
+    current: list[str] = []
+    first_h1_end = None
+
+    def end_line():
+        line = " ".join("".join(current).split())
+        if line:
+            lines.append(line)
+        current.clear()
+
+    walker = etree.iterwalk(body if body is not None else tree, events=("start", "end"))
+    for event, element in walker:
+        tag = element.tag if isinstance(element.tag, str) else None
+        if event == "start":
+            if tag is None or tag in _INVISIBLE or _hidden(element):
+                if tag == "script":
+                    current.append(_script_written_date(element.text or ""))
+                walker.skip_subtree()
+                continue
+            if tag not in _INLINE:
+                end_line()
+            current.append(element.text or "")
+            continue
+        if tag is not None and tag not in _INLINE and tag not in _INVISIBLE:
+            end_line()
+            if tag == "h1" and first_h1_end is None:
+                first_h1_end = len(lines) - 1
+        current.append(element.tail or "")
+    end_line()
+    return lines, _headline(tree, lines, first_h1_end)
+
+
+def _hidden(element) -> bool:
+    style = element.get("style")
+    return element.get("hidden") is not None or bool(style and _HIDDEN_STYLE.search(style))
+
+
+def _script_written_date(code: str) -> str:
+    """A date a script writes into the page: a date string literal in code that calls document.write."""
+    if "document.write" not in code:
+        return ""
+    for match in _STRING_LITERAL.finditer(code):
+        if dates_in(match.group(2)):
+            return f" {match.group(2)} "
+    return ""
+
+
+def _headline(tree, lines: list[str], first_h1: int | None) -> int | None:
+    """The line that shows the article's headline: the first line that is the page <title> or one of
+    its parts ("headline_column_site"), longest part first; else the first <h1>."""
+    title_element = tree.find(".//title")
+    title = _squash(title_element.text_content()) if title_element is not None else ""
+    parts = sorted((part for part in _TITLE_SEPARATORS.split(title) if len(part) >= 4), key=len, reverse=True)
+    squashed = [_squash(line) for line in lines]
+    for wanted in dict.fromkeys([title, *parts]):
+        for index, line in enumerate(squashed):
+            if line.startswith(wanted) and len(line) <= len(wanted) + 8:
+                return index
+    return first_h1
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
