@@ -34,7 +34,7 @@ _SRCSET_TAGS = ("img", "source")
 _DECORATION = etree.XPath("//@background | //@style[contains(., 'url(')]")  # attribute nodes: cheapest
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)""", re.I)
 _REFRESH_URL = re.compile(r"""^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?['"]?([^'"]*)""", re.I)
-_SRCSET_DESCRIPTOR = re.compile(r"\d+(?:\.\d+)?[wxh],?")
+_SRCSET_CANDIDATE = re.compile(r"[\s,]*(?:(\S*?),+(?=\s|$)|(\S+)(?:\s+[^,]*)?)")
 _ICON_RELS = frozenset(("icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon"))
 _PAGE_RELS = frozenset(("canonical", "alternate", "next", "prev", "prerender"))
 _PRELOAD_AS = {"image": "image", "script": "script", "style": "style", "font": "style", "document": "page",
@@ -128,9 +128,9 @@ def _refresh_target(el) -> str | None:
 
 
 def _srcset_urls(value: str) -> list[str]:
-    """srcset candidates: a URL (commas at its ends belong to the list), then an optional descriptor."""
-    return [token.strip(",") for token in value.split() if not _SRCSET_DESCRIPTOR.fullmatch(token)
-            and token.strip(",")]
+    """srcset candidates as the HTML standard splits them: a URL (commas that end it end the candidate),
+    then descriptors up to the next comma. "a.jpg, b.jpg 2x,c,d.jpg 3x" -> a.jpg, b.jpg, c,d.jpg."""
+    return [ended or described for ended, described in _SRCSET_CANDIDATE.findall(value) if ended or described]
 
 
 def _raw_links(tree):
