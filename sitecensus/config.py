@@ -156,6 +156,8 @@ class CrawlSettings(Strict):
     check_external_links: bool = True
     hosts: dict[str, str] = {}           # name -> address, answered without DNS
     resolve_only_listed: bool = False    # every other name fails as a DNS error (demo and tests)
+    # CMS family readers (crawler/families) switched on; a list a switched-off family carries is "could not verify"
+    families: list[Literal["hanweb", "trs", "json", "docwrite"]] = ["hanweb", "trs", "json", "docwrite"]
     render: RenderSettings = RenderSettings()
 
 

@@ -91,6 +91,7 @@ def scrapy_settings(config: Config, log_file: Path | None):
         "SITECENSUS_CHECK_EXTERNAL": crawl.check_external_links,
         "SITECENSUS_HOSTS": crawl.hosts,
         "SITECENSUS_RESOLVE_ONLY_LISTED": crawl.resolve_only_listed,
+        "SITECENSUS_FAMILIES": list(crawl.families),
         "LOG_LEVEL": "INFO",
         "LOG_INSTALL_ROOT_HANDLER": bool(log_file),
     }

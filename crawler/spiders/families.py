@@ -95,7 +95,7 @@ class FamilyCrawling:
                     known.add(link.url)
                     facts.links.append(link)
             items += reading.items
-            if (reading.items or reading.body) and facts.family is None:
+            if (reading.items or reading.body or reading.requests) and facts.family is None:
                 facts.family = reading.family
         facts.unread += result.unread
         if items >= self.options.min_list_items and facts.kind not in ("home", "list"):

@@ -17,6 +17,7 @@ from scrapy.exceptions import StopDownload
 from crawler.extract.links import netloc
 from crawler.extract.page import ExtractOptions, analyse_page
 from crawler.items import FetchItem, PageItem
+from crawler.spiders.families import FamilyCrawling
 
 _HTML_TYPES = ("text/html", "application/xhtml")
 _UNVERIFIABLE_STATUS = {401, 403, 407, 412, 429, 451}
@@ -55,7 +56,7 @@ class ScanRegistry:
         self.destination_netlocs = destination_netlocs or set()
 
 
-class SiteSpider(scrapy.Spider):
+class SiteSpider(FamilyCrawling, scrapy.Spider):
     name = "site"
     custom_settings: dict = {}
 
@@ -83,6 +84,7 @@ class SiteSpider(scrapy.Spider):
                             else crawler.settings.getint("SITECENSUS_MAX_DEPTH", 8))
         spider.check_external = crawler.settings.getbool("SITECENSUS_CHECK_EXTERNAL", True)
         crawler.signals.connect(spider._stop_check_downloads, signal=signals.headers_received)
+        spider._setup_families(crawler.settings)
         return spider
 
     def closed(self, reason: str) -> None:
@@ -159,11 +161,17 @@ class SiteSpider(scrapy.Spider):
             yield fetch
             return
         self.parsed.add(response.url)
-        facts = analyse_page(response.url, response.body, ctype, self.reference, self.options, is_home)
+        found = self._families_of(response, ctype)   # CMS families: lists only scripts carry
+        if found.pending:
+            yield from self._wait_for_includes(response, found.pending)
+            return
+        facts = analyse_page(response.url, found.body or response.body, ctype, self.reference, self.options, is_home)
+        self._merge_families(facts, found)
         yield PageItem(fetch=fetch, depth=meta.get("depth", 0), referrer=meta.get("referrer"), is_home=is_home,
                        facts=facts.to_dict(), links=[(l.url, l.tag, l.kind, l.text) for l in facts.links])
         if fetch.outcome == "ok":
             yield from self._follow(facts, response.url, meta.get("depth", 0))
+        yield from self._family_requests(found, response.url, meta.get("depth", 0))
 
     def on_checked(self, response):
         request = response.request

@@ -54,6 +54,7 @@ class SiteSpec:
     nasty: bool = False                        # redirect loop, oversized page, broken HTML, <script> in titles
     bad_content: bool = False                  # wrong wording, personal data, 暗链, dead attachments and systems
     footer_gaps: bool = False                  # no ICP number, SiteIDCode meta unlike the footer
+    cms: str | None = None                     # lists in a CMS family's script shape: hanweb | trs | json | docwrite
 
 
 def _fresh(start: int, step: int, n: int) -> list[int]:
@@ -105,7 +106,23 @@ def demo_specs() -> list[SiteSpec]:
         SiteSpec("gone", "区机关事务管理局", "宁波市北仑区机关事务管理局", [], unresolvable=True, plan=closing(-6)),
         SiteSpec("closed", "区科技局", "宁波市北仑区科技局", [], redirect_to_portal=True, site_code="3302060020",
                  plan=closing(-2)),
+        SiteSpec("hanweb", "新碶街道", "宁波市北仑区新碶街道办事处", hanweb_columns(), cms="hanweb", broken_links=True,
+                 site_code="3302060031"),
+        SiteSpec("trs", "区发改局", "宁波市北仑区发展和改革局", trs_columns(), cms="trs", broken_links=True,
+                 site_code="3302060032"),
     ]
+
+
+def hanweb_columns() -> list[ColumnSpec]:
+    """A 大汉 site: records beyond the 45 embedded ones come from dataproxy.jsp (POST; 政策文件 by GET)."""
+    return [ColumnSpec("工作动态", "col/col1229", _fresh(0, 1, 60)), ColumnSpec("通知公告", "col/col1230", _fresh(2, 6, 20)),
+            ColumnSpec("政策文件", "col/col1231", _fresh(200, 20, 50)), ColumnSpec("统计数据", "col/col1232")]
+
+
+def trs_columns() -> list[ColumnSpec]:
+    """A TRS site: pages 2 and 3 of each list exist only through createPageHTML."""
+    return [ColumnSpec("工作动态", "xwdt/gzdt", _fresh(0, 1, 28)), ColumnSpec("通知公告", "tzgg", _fresh(200, 9, 25)),
+            ColumnSpec("政策文件", "zwgk/zcwj", _fresh(3, 11, 24)), ColumnSpec("专题专栏", "ztzl")]
 
 
 def closing(month_offset: int) -> dict:
@@ -315,7 +332,11 @@ class _Writer:
 
 
 def build_site(spec: SiteSpec, base: str, today: date, external: str, portal: str, dead: str) -> SiteFiles:
-    return _Writer(spec, base, today, external, portal, dead).build()
+    writer = _Writer
+    if spec.cms:
+        from sitecensus.demo.families import WRITERS   # imports this module: loaded late
+        writer = WRITERS[spec.cms]
+    return writer(spec, base, today, external, portal, dead).build()
 
 
 def unregistered_site() -> SiteFiles:
