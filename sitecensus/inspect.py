@@ -35,10 +35,17 @@ def inspect_page(url: str, config: Config) -> dict:
     return data
 
 
+def _published(facts: dict) -> str:
+    """The article date and the rule that found it (crawler/extract/published.py), e.g. 2025-11-03（来源行）."""
+    if not facts["article_date"]:
+        return "—"
+    return f"{facts['article_date']}（{facts.get('article_date_source') or '来源不明'}）"
+
+
 def show(facts: dict, console: Console) -> None:
     console.print(f"[bold]{facts['title']}[/]  {facts['url']}", highlight=False)
     console.print(f"HTTP {facts['status']}，编码 {facts['encoding']}，页面类型 {facts['kind']}，"
-                  f"栏目名 {facts['column_name'] or '—'}，发布日期 {facts['article_date'] or '—'}，"
+                  f"栏目名 {facts['column_name'] or '—'}，发布日期 {_published(facts)}，"
                   f"正文字数 {facts['content_chars']}，占位文字 {'有' if facts['placeholder'] else '无'}", highlight=False)
     if facts["redirects"]:
         console.print("跳转：" + " → ".join(f"{u} ({s})" for u, s in facts["redirects"]), highlight=False)

@@ -39,7 +39,7 @@ _LABEL_GAP = " \t\n:：[]【】()（）|｜>"   # what may stand between a label
 BYLINE_MAX_CHARS = 120         # a byline is a line, not a paragraph
 ARTICLE_HEAD_CHARS = 300       # how much text under the headline is the article's head (byline)
 UNDER_HEADLINE_LINE_CHARS = 80
-LIST_MIN_DATED_LINES = 3       # short dated lines that make a list of items
+LIST_MIN_DATED_LINES = 3       # dated link lines that make a list of items
 _INLINE = frozenset("a abbr b bdi bdo big cite code data dfn em font i img input kbd label mark nobr q s samp "
                     "select small span strike strong sub sup time tt u var wbr".split())
 _INVISIBLE = frozenset(("head", "title", "script", "style", "noscript", "template", "textarea"))
@@ -113,12 +113,22 @@ def _in_byline(lines: list[str]) -> Published | None:
 
 
 def _under_headline(head: list[str]) -> Published | None:
-    """The first short line under the headline that holds a date (a byline without words)."""
+    """The first short line under the headline that holds a date (a byline without words); not when
+    the lines under the headline are a list of dated items."""
+    if _shows_dated_list(head):
+        return None
     for line in head:
         found = dates_in(line)
         if found:
             return Published(found[0][1].value, "标题下日期") if len(line) <= UNDER_HEADLINE_LINE_CHARS else None
     return None
+
+
+def _shows_dated_list(lines: list[Line]) -> bool:
+    """Lines that are a list of dated items: a link's title with a date on its line or the next."""
+    items = sum(1 for index, line in enumerate(lines)
+                if dates_in(line) and (line.linked or (index and lines[index - 1].linked)))
+    return items >= LIST_MIN_DATED_LINES
 
 
 def _from_metas(tree) -> Published | None:
@@ -144,7 +154,7 @@ def _from_url(url: str) -> Published | None:
 def _from_htmldate(tree, url: str, reference: date, lines: list[str]) -> Published | None:
     """htmldate reads what our rules do not (JSON-LD, <time> and date-classed elements, more metas). Not
     on a page that shows a list of dated items: there it would take an item's date for the page's."""
-    if sum(1 for line in lines if len(line) <= UNDER_HEADLINE_LINE_CHARS and dates_in(line)) >= LIST_MIN_DATED_LINES:
+    if _shows_dated_list(lines):
         return None
     from htmldate import find_date  # imported on first use: it loads its own date parsers
 
@@ -157,20 +167,28 @@ def _from_htmldate(tree, url: str, reference: date, lines: list[str]) -> Publish
     return Published(date.fromisoformat(found), "htmldate") if found else None
 
 
-def visible_lines(tree) -> tuple[list[str], int | None]:
+class Line(str):
+    """One visible line; `linked` when some of its text is a link's (a list item's title)."""
+    linked = False
+
+
+def visible_lines(tree) -> tuple[list[Line], int | None]:
     """The page's visible text as lines (block elements and <br> break lines), and the index of the
     headline's line (None if no line is the headline). Script code is not text, except the dates a
     script writes into the page with document.write."""
     body = tree.find(".//body")
-    lines: list[str] = []
+    lines: list[Line] = []
     current: list[str] = []
-    first_h1_end = None
+    links_open, linked, first_h1_end = 0, False, None
 
     def end_line():
-        line = " ".join("".join(current).split())
+        nonlocal linked
+        line = Line(" ".join("".join(current).split()))
         if line:
+            line.linked = linked
             lines.append(line)
         current.clear()
+        linked = False
 
     walker = etree.iterwalk(body if body is not None else tree, events=("start", "end"))
     for event, element in walker:
@@ -183,12 +201,16 @@ def visible_lines(tree) -> tuple[list[str], int | None]:
                 continue
             if tag not in _INLINE:
                 end_line()
-            current.append(element.text or "")
+            links_open += tag == "a"
+            if element.text and element.text.strip():
+                current.append(element.text)
+                linked = linked or links_open > 0
             continue
         if tag is not None and tag not in _INLINE and tag not in _INVISIBLE:
             end_line()
             if tag == "h1" and first_h1_end is None:
                 first_h1_end = len(lines) - 1
+        links_open -= tag == "a" and not _hidden(element)
         current.append(element.tail or "")
     end_line()
     return lines, _headline(tree, lines, first_h1_end)
