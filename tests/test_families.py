@@ -95,9 +95,9 @@ def _facts(columns: dict, name: str) -> tuple:
 def test_hanweb_records_embedded_and_from_dataproxy_by_post_and_get(read_on):
     columns = read_on.columns("hanweb")
     # 45 records embedded in the <datastore>, the rest (and a dead row) only from dataproxy.jsp
-    assert _facts(columns, "工作动态") == (61, read_on.day(0), False, None)
-    assert _facts(columns, "通知公告") == (20, read_on.day(2), False, None)
-    assert _facts(columns, "政策文件") == (51, read_on.day(200), False, None)   # the GET column
+    assert _facts(columns, "工作动态") == (51, read_on.day(0), False, None)
+    assert _facts(columns, "通知公告") == (12, read_on.day(2), False, None)
+    assert _facts(columns, "政策文件") == (49, read_on.day(200), False, None)   # the GET column
     assert _facts(columns, "统计数据") == (0, None, True, None)                 # a jpage list with no records
     posted = read_on.fetches("hanweb", "dataproxy.jsp")
     assert {f.method for f in posted} == {"POST", "GET"}

@@ -115,8 +115,8 @@ def demo_specs() -> list[SiteSpec]:
 
 def hanweb_columns() -> list[ColumnSpec]:
     """A 大汉 site: records beyond the 45 embedded ones come from dataproxy.jsp (POST; 政策文件 by GET)."""
-    return [ColumnSpec("工作动态", "col/col1229", _fresh(0, 1, 60)), ColumnSpec("通知公告", "col/col1230", _fresh(2, 6, 20)),
-            ColumnSpec("政策文件", "col/col1231", _fresh(200, 20, 50)), ColumnSpec("统计数据", "col/col1232")]
+    return [ColumnSpec("工作动态", "col/col1229", _fresh(0, 1, 50)), ColumnSpec("通知公告", "col/col1230", _fresh(2, 6, 12)),
+            ColumnSpec("政策文件", "col/col1231", _fresh(200, 20, 48)), ColumnSpec("统计数据", "col/col1232")]
 
 
 def trs_columns() -> list[ColumnSpec]:
