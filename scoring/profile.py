@@ -5,7 +5,7 @@ The rules read numbers only from here, never from constants, because most of the
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -119,12 +119,38 @@ class ConsolidationRule(Strict):
     points: float = Field(default=0, ge=0)
 
 
+class NoticeWords(Strict):
+    """The words a closure-and-migration notice is recognised by (crawler/extract/notices.py says how)."""
+
+    closure: list[str] = Field(min_length=1)     # the site stops: 关停, 停止更新 …
+    migration: list[str] = Field(min_length=1)   # its content moves: 迁移至, 整合至 …
+    self_site: list[str] = Field(min_length=1)   # the page speaks of itself: 本网站, 本站 …
+    site: list[str] = Field(min_length=1)        # a website in general: 网站, 域名 …
+    labels: list[str] = []                       # a notice calls itself one: 公告, 提示 …
+    maintenance: list[str] = []                  # temporary or feature-level, not a closure: 系统升级, 留言功能 …
+    news: list[str] = []                         # a news text, never a notice: 本网讯, 记者 …
+    max_page_chars: int = Field(gt=0)            # a home page shorter than this is dominated by its notice
+
+    @field_validator("closure", "migration", "self_site", "site", "labels", "maintenance", "news")
+    @classmethod
+    def _words(cls, words: list[str]) -> list[str]:
+        blank = [w for w in words if not str(w).strip()]
+        if blank:
+            raise ValueError("词表中不能有空词")
+        return [w.strip() for w in words]
+
+    @model_validator(mode="after")
+    def _no_word_in_two_minds(self):
+        both = sorted(set(self.closure + self.migration) & set(self.maintenance))
+        if both:
+            raise ValueError(f"同一个词不能既算关停/迁移又算维护：{'、'.join(both)}")
+        return self
+
+
 class Consolidation(Strict):
-    notice_keywords: list[str]
-    notice_site_words: list[str]     # a notice speaks of the website itself (本网站, 本站 …)
+    notice: NoticeWords
     disclosure_entry_words: list[str] = ["政府信息公开", "信息公开"]   # J5: the retained page's disclosure entry
     service_entry_words: list[str] = ["互动交流", "政民互动", "办事服务", "网上办事", "在线办事", "政务服务"]  # J6
-    notice_max_page_chars: int = Field(gt=0)
     J1: ConsolidationRule
     J2: ConsolidationRule
     J3: ConsolidationRule

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extract.columns import discover_columns
 from crawler.extract.links import netloc
+from crawler.extract.notices import NoticeVocabulary
 from crawler.extract.page import ExtractOptions
 from crawler.extract.textscan import Entry, TextMatcher
 from crawler.items import FetchItem, PageItem
@@ -64,9 +65,8 @@ def text_matcher(profile: Profile, dictionaries: Dictionaries) -> TextMatcher:
 
 def extract_options(profile: Profile, dictionaries: Dictionaries) -> ExtractOptions:
     return ExtractOptions(placeholders=tuple(profile.column_update.placeholders),
-                          notice_keywords=tuple(profile.consolidation.notice_keywords),
-                          notice_max_page_chars=profile.consolidation.notice_max_page_chars,
-                          notice_site_words=tuple(profile.consolidation.notice_site_words),
+                          notice=NoticeVocabulary(**{key: tuple(value) if isinstance(value, list) else value
+                                                     for key, value in profile.consolidation.notice.model_dump().items()}),
                           min_list_items=profile.column_update.min_list_items,
                           matcher=text_matcher(profile, dictionaries))
 

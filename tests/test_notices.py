@@ -80,4 +80,4 @@ def test_news_that_mentions_closure_is_not_a_notice(news_html):
 
 def test_profile_vocabulary_is_configuration():
     profile: Profile = CONFIG.profile()
-    assert "停止更新" in profile.consolidation.notice_keywords and "本网站" in profile.consolidation.notice_site_words
+    assert "停止更新" in profile.consolidation.notice.closure and "本网站" in profile.consolidation.notice.self_site
