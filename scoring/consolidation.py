@@ -3,6 +3,7 @@ destination, J3 still serving after the planned closure."""
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
@@ -117,12 +118,23 @@ def left_to_deregister(snap, profile):
                                 title="关停后待注销：" + "；".join(remaining))]
 
 
+_DECORATION = re.compile(r"更多|进入|点击|入口|专栏|频道|[\s>»›》→·|【】\[\]()（）:：-]")
+
+
+def column_entry(text: str, words: list[str], extra_chars: int) -> bool:
+    """A link named after a column (政府信息公开, 进入办事服务>>, 网上办事大厅), not a headline that mentions one."""
+    name = _DECORATION.sub("", text)
+    return any(word in name and len(name) <= len(word) + extra_chars for word in words)
+
+
 def _entry_findings(snap, profile, code: str, words: list[str], hosts: list[str], platform: str):
-    """Entries a retained portal page must point at the platforms (仑政办〔2017〕84号 二(二))."""
+    """Entries a retained portal page must point at the platforms (仑政办〔2017〕84号 二(二)): its column
+    entries (navigation, block titles, tiles), never news headlines that happen to name 办事服务."""
     if snap.role != "portal_page" or not (snap.home and snap.home.outcome == "ok"):
         return []
     severity, points = _severity(profile, code)
-    entries = [link for link in snap.page_links if any(word in link.text for word in words)]
+    extra = profile.consolidation.entry_extra_chars
+    entries = [link for link in snap.page_links if column_entry(link.text, words, extra)]
     if not entries:
         return [RULES[code].finding(snap, f"{snap.url}#missing", severity=severity, points=points, evidence=[Evidence(
             url=snap.url, detail=f"保留页面上未找到“{'/'.join(words[:2])}”栏目入口")], title=f"保留页面缺少{platform}入口")]

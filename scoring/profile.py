@@ -151,6 +151,7 @@ class Consolidation(Strict):
     notice: NoticeWords
     disclosure_entry_words: list[str] = ["政府信息公开", "信息公开"]   # J5: the retained page's disclosure entry
     service_entry_words: list[str] = ["互动交流", "政民互动", "办事服务", "网上办事", "在线办事", "政务服务"]  # J6
+    entry_extra_chars: int = Field(default=4, ge=0)   # J5/J6: an entry's name is the word plus at most this much
     J1: ConsolidationRule
     J2: ConsolidationRule
     J3: ConsolidationRule

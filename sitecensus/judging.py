@@ -165,6 +165,9 @@ def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profi
         snap.page_links = [LinkFact(source, target, kind, text or "", None) for source, target, kind, text in
                            session.execute(select(Link.source, Link.target, Link.kind, Link.text)
                                            .where(Link.site_id == site.id, Link.tag == "a"))]
+        # A block titled 办事服务 is an entry through its 更多 link, even when the title itself is plain text.
+        snap.page_links += [LinkFact(site.url, group["more_url"], "page", group["heading"], None)
+                            for group in home_facts.get("groups", []) if group.get("heading") and group.get("more_url")]
     _page_facts(session, site, snap)
     return snap
 

@@ -132,25 +132,35 @@ def _news(el, own: str, host: str, base_url: str, encoding: str, words: NoticeVo
         return True
     box = _box(el, own)
     inside = set(el.iter())
+    opening = _text(box)
     for node in box.iter():
-        if node in inside or not isinstance(node.tag, str):
+        if not isinstance(node.tag, str) or (node in inside and node.tag != "a"):
             continue
         text = _text(node)
-        if _LIST_DATE.match(text):
+        if node not in inside and _LIST_DATE.match(text):
             return True   # a list date beside the text: a dated item
-        if node.tag == "a" and len(text.replace(" ", "")) >= _HEADLINE_CHARS and not closure_wording(text, words):
-            url = normalize(base_url, node.get("href") or "", encoding)
-            if url and netloc(url) == host:
-                return True   # the headline of the item this text summarises
-    return _repeated(box)
+        if node.tag == "a" and (node not in inside or opening.startswith(text)) and _site_headline(
+                node, text, host, base_url, encoding, words):
+            return True   # the headline of the item this text summarises
+    # one of a list's items, or the list itself
+    return (any(_repeated(node) for node in (el, *el.iterancestors()) if box in (node, *node.iterancestors()))
+            or any(_repeated(child) for child in el))
 
 
-def _repeated(box) -> bool:
-    """One of three or more sibling boxes of the same tag and class, each small and linked: a list of items."""
-    parent, cls = box.getparent(), box.get("class")
-    if parent is None or not cls:
+def _site_headline(a, text: str, host: str, base_url: str, encoding: str, words: NoticeVocabulary) -> bool:
+    """A link to an article of this site with a headline's length, which is not itself a notice's title."""
+    if len(text.replace(" ", "")) < _HEADLINE_CHARS or closure_wording(text, words):
         return False
-    alike = [s for s in parent if s.tag == box.tag and s.get("class") == cls
+    url = normalize(base_url, a.get("href") or "", encoding)
+    return bool(url) and netloc(url) == host
+
+
+def _repeated(node) -> bool:
+    """One of three or more alike sibling boxes (same tag and class), each small and linked: a list of items."""
+    parent, cls = node.getparent(), node.get("class")
+    if parent is None or (not cls and node.tag not in ("tr", "dl", "li")):
+        return False
+    alike = [s for s in parent if s.tag == node.tag and s.get("class") == cls
              and len(_text(s)) <= _BOX_EXTRA and s.find(".//a") is not None]
     return len(alike) >= 3
 
