@@ -91,6 +91,10 @@ LAYOUTS = {
     "/hidden-copy.html": (page("区政府召开常务会议", (
         '<div class="mobile" style="display: none"><p>发布时间：2024-01-01</p></div>'
         f'<h1>区政府召开常务会议</h1><p>发布时间：2025-11-03</p>{ARTICLE_TEXT}')), "2025-11-03", "发布时间标签"),
+    # E-paper layout: the issue date in an element named for it, above the headline; no label.
+    "/paper-date.html": (page("厕所革命改善农村人居环境", (
+        '<div class="cb-text"><span id="paperdate">2025年11月03日</span> <span>第02版：要闻</span></div>'
+        f"<h1>厕所革命改善农村人居环境</h1>{ARTICLE_TEXT}")), "2025-11-03", "日期元素"),
     # Metas only (no visible date): the article's own publication meta.
     "/metas-only.html": (page("男孩写纸条求助引来民警", f"<h1>男孩写纸条求助引来民警</h1>{ARTICLE_TEXT}", head=(
         '<meta property="article:author" content="网易">'

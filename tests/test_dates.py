@@ -62,3 +62,23 @@ def test_bare_month_day_takes_its_year_from_the_article_url():
     items = extract_groups(tree, "http://x.gov.cn/", "utf-8", REFERENCE, 3)[0].items
     assert [(i.date, i.year_inferred) for i in items] == [
         ("2025-11-10", False), ("2026-11-20", False), ("2026-11-21", True)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Nov 3, 2025", date(2025, 11, 3)),
+    ("November 3rd, 2025 10:56 am", date(2025, 11, 3)),
+    ("Sept. 30, 2024", date(2024, 9, 30)),
+    ("3 November 2025", date(2025, 11, 3)),
+    ("发布于Nov 3, 2025", date(2025, 11, 3)),
+    ("发布日期： 11/3/2025 9:23:57 PM", date(2025, 11, 3)),   # ASP default: month first
+    ("2025年11月3日", date(2025, 11, 3)),
+])
+def test_dates_in_reads_chinese_and_english_forms(text, expected):
+    from crawler.extract.dates import dates_in
+    assert [found.value for _, found in dates_in(text)] == [expected]
+
+
+@pytest.mark.parametrize("text", ["版本 1.2/3/2025x", "May we help", "13/45/2025", "3/4/20251"])
+def test_dates_in_ignores_what_is_not_a_date(text):
+    from crawler.extract.dates import dates_in
+    assert dates_in(text) == []

@@ -11,19 +11,25 @@ the page was regenerated. The first rule that finds a date wins, in this order:
 3. ``时间标签``  a bare 时间 / 日期 label (not the end of a longer word: 办公时间, 活动日期 and their
    like are never labels), or 更新时间.
 4. ``标题下日期``  a short line among the first lines under the article's headline holding a date.
-5. ``meta:<name>``  publication metas in a fixed order (PubDate, article:published_time, datePublished ...).
-6. ``网址``  a date in the article's address (TRS t20251103_1.html, Hanweb /art/2025/11/3/, /2025-11-03/).
-7. ``htmldate``  the htmldate library, only when all of the above find nothing (fast mode: it reads
-   markup, structured data and the URL; no guessing from free text), never after the check time.
+5. ``日期元素``  an element named for a date (id or class pubdate, time, riqi ...) holding only a date,
+   unless the page lists dated links (then it is more likely an item's).
+6. ``meta:<name>``  publication metas in a fixed order (PubDate, article:published_time, datePublished ...).
+7. ``网址``  a date in the article's address (TRS t20251103_1.html, Hanweb /art/2025/11/3/, /2025-11-03/).
+8. ``htmldate``  the htmldate library's markup readers (metas, JSON-LD, <abbr>, date-classed elements, <time>), only
+   when all of the above find nothing and the page is not a list of dated links; never after the check time.
 
-Within one rule the first match in document order wins: an earlier 办公时间 or sidebar date never
-hides the 发布时间 after it, because every label is looked at, not only the first one. Text hidden with
+Rules 1-4 are first tried on the article's head (the lines right under the headline, the line that
+shows the page <title> or its longest part), then rules 1-3 on the whole page, so that a comment's or
+sidebar's 发表时间 does not beat the byline. Within one rule the first match in document order wins: an
+earlier 办公时间 or sidebar date never hides the 发布时间 after it, because every label is looked at,
+not only the first one. Text hidden with
 ``display:none`` and the code of scripts and styles are not visible text.
 """
 from __future__ import annotations
 
 import logging
 import re
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,17 +39,21 @@ from crawler.extract.dates import date_from_url, dates_in
 
 _PUBLISH_LABEL = re.compile(r"(?:信息)?(?:发布|发表|发文|公布|公开|刊发|发稿|上传|录入|首发)(?:时间|日期|于)")
 _TIME_LABEL = re.compile(r"(?<![\u4e00-\u9fff])(?:时间|日期)|(?:更新|修改)(?:时间|日期)")
-# Byline words, and "posted by X at": 由X张贴 @, 由X于<date>发表 (blogs and forums).
-_BYLINE_WORDS = re.compile(r"来源|作者|编辑|稿源|出处|供稿|撰稿|浏览|阅读|点击|字号|字体|张贴|发帖|发贴|由\S{1,12}?于\s*\d")
+# Byline fields (来源：, 作者：, 阅读次数, 点击 12 次, 【字体：大 中 小】) and "posted by X at" (由X张贴 @,
+# 由X于<date>发表); as fields, so that 工作者 or 阳光阅读 in a headline are not bylines.
+_BYLINE_WORDS = re.compile(r"(?:来源|作者|编辑|稿源|出处|供稿|撰稿|字号|字体)\s*[:：\[【]"
+                           r"|(?:浏览|阅读|点击|访问)(?:次数|量|数|\s*[:：]|\s*\d)|张贴|发帖|发贴|由\S{1,12}?于\s*\d")
 _LABEL_GAP = " \t\n:：[]【】()（）|｜>"   # what may stand between a label and its date
 BYLINE_MAX_CHARS = 120         # a byline is a line, not a paragraph
 ARTICLE_HEAD_CHARS = 300       # how much text under the headline is the article's head (byline)
 UNDER_HEADLINE_LINE_CHARS = 80
+DATE_ELEMENT_MAX_CHARS = 25
 LIST_MIN_DATED_LINES = 3       # dated link lines that make a list of items
 _INLINE = frozenset("a abbr b bdi bdo big cite code data dfn em font i img input kbd label mark nobr q s samp "
                     "select small span strike strong sub sup time tt u var wbr".split())
 _INVISIBLE = frozenset(("head", "title", "script", "style", "noscript", "template", "textarea"))
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_DATE_NAME = re.compile(r"date|time|riqi|shijian", re.I)
 _TITLE_SEPARATORS = re.compile(r"[_|｜»«]+|--+|-(?=[^-]*$)|——|::")
 _STRING_LITERAL = re.compile(r"""(['"])([^'"\n]{6,40})\1""")
 # Publication metas, most specific first; keys are matched without case or surrounding spaces.
@@ -66,14 +76,17 @@ def find_published(tree, url: str, reference: date, use_htmldate: bool = True) -
     """The publication date of the page in `tree` (scripts not yet stripped), or None if it shows none."""
     lines, headline = visible_lines(tree)
     head = _article_head(lines, headline)
+    # On a page that lists dated links, a date element or htmldate's pick is more likely an item's date.
+    listing = _shows_dated_list(lines)
     return (_from_lines(head) or _under_headline(head)
             or _from_lines(lines)
+            or (None if listing else _date_element(tree))
             or _from_metas(tree)
             or _from_url(url)
-            or (_from_htmldate(tree, url, reference, lines) if use_htmldate else None))
+            or (_from_htmldate(tree, reference) if use_htmldate and not listing else None))
 
 
-def _from_lines(lines: list[str]) -> Published | None:
+def _from_lines(lines: list[Line]) -> Published | None:
     """Rules 1-3 on some visible lines."""
     text = "\n".join(lines)
     return (_after_label(text, _PUBLISH_LABEL, "发布时间标签") or _in_byline(lines)
@@ -131,6 +144,18 @@ def _shows_dated_list(lines: list[Line]) -> bool:
     return items >= LIST_MIN_DATED_LINES
 
 
+def _date_element(tree) -> Published | None:
+    """A visible element named for a date (id or class pubdate, time, riqi ...) that holds only a date."""
+    for element in tree.iter(etree.Element):
+        hint = (element.get("id") or "") + " " + (element.get("class") or "")
+        if len(hint) > 1 and _DATE_NAME.search(hint) and not _hidden(element):
+            text = " ".join(element.text_content().split())
+            found = dates_in(text) if len(text) <= DATE_ELEMENT_MAX_CHARS else []
+            if found and found[0][0] == 0:
+                return Published(found[0][1].value, "日期元素")
+    return None
+
+
 def _from_metas(tree) -> Published | None:
     contents = {}
     for meta in tree.iter("meta"):
@@ -151,20 +176,31 @@ def _from_url(url: str) -> Published | None:
     return Published(found, "网址") if found else None
 
 
-def _from_htmldate(tree, url: str, reference: date, lines: list[str]) -> Published | None:
-    """htmldate reads what our rules do not (JSON-LD, <time> and date-classed elements, more metas). Not
-    on a page that shows a list of dated items: there it would take an item's date for the page's."""
-    if _shows_dated_list(lines):
-        return None
-    from htmldate import find_date  # imported on first use: it loads its own date parsers
+def _from_htmldate(tree, reference: date) -> Published | None:
+    """htmldate's markup readers only: the metas, JSON-LD, <abbr>, date-classed and <time> elements it knows. Its regex
+    passes over the raw HTML and the free text are left out: they take a list item's date, a comment's
+    page-generation time or a script's timestamp for the page's, none of which the page shows as its date."""
+    from htmldate.core import (date_candidates, examine_abbr_elements, examine_elements, examine_header,
+                               examine_time_elements)
+    from htmldate.extractors import discard_unwanted, json_search
+    from htmldate.settings import CLEANING_LIST
+    from htmldate.utils import Extractor, clean_html
+    from htmldate.validators import get_max_date, get_min_date
 
-    try:
-        found = find_date(tree, extensive_search=False, original_date=True, url=url,
-                          max_date=reference.isoformat())
-    except Exception as error:  # noqa: BLE001 - a library failure means "no date found", never a crashed page
-        log.debug("htmldate failed on %s: %s", url, error)
-        return None
-    return Published(date.fromisoformat(found), "htmldate") if found else None
+    def dated_elements(tree, options):  # elements whose class or id says date or time, on a pruned copy
+        return examine_elements(date_candidates(discard_unwanted(clean_html(deepcopy(tree), CLEANING_LIST)), False),
+                                options)
+
+    options = Extractor(False, get_max_date(reference.isoformat()), get_min_date(None), True, "%Y-%m-%d")
+    for reader in (examine_header, json_search, examine_abbr_elements, dated_elements, examine_time_elements):
+        try:
+            found = reader(tree, options)
+        except Exception as error:  # noqa: BLE001 - a library failure means "no date found", never a crashed page
+            log.debug("htmldate %s failed: %s", reader.__name__, error)
+            continue
+        if found:
+            return Published(date.fromisoformat(found), "htmldate")
+    return None
 
 
 class Line(str):
