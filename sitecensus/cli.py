@@ -72,6 +72,10 @@ def _summary(document: dict, dashboard: Path | None, console: Console = out) -> 
                       str(sum(1 for x in f if x["code"].startswith("J"))),
                       str(site["stats"]["pages"]), str(site["stats"]["broken_links"]))
     console.print(table)
+    rendered = {s["unit"]: s["stats"].get("rendered", 0) for s in document["sites"] if s["url"] and s["stats"].get("rendered")}
+    if rendered:
+        console.print(f"浏览器渲染页面：{sum(rendered.values())} 页（" +
+                      "，".join(f"{unit} {n} 页" for unit, n in rendered.items()) + "）", highlight=False)
     unregistered = [s["unit"] for s in document["sites"] if not s["url"]]
     if unregistered:
         console.print(f"未登记网站（未检测）：{len(unregistered)} 个单位", highlight=False)

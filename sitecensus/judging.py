@@ -125,8 +125,11 @@ def _current_silences(session: Session, config: Config, site: Site) -> list[dict
 def _stats(session: Session, site: Site, targets: list[Target], columns: list) -> dict:
     pages = session.scalar(select(func.count()).select_from(Page).where(Page.site_id == site.id))
     links = session.scalar(select(func.count(func.distinct(Link.target))).where(Link.site_id == site.id))
+    rendered = session.scalar(select(func.count()).select_from(Page).where(  # pages read through the browser
+        Page.site_id == site.id, Page.facts["rendered"].as_boolean().is_(True)))
     return {"pages": pages or 0, "links": links or 0,
-            "broken_links": sum(1 for t in targets if t.outcome == "broken"), "columns": len(columns)}
+            "broken_links": sum(1 for t in targets if t.outcome == "broken"), "columns": len(columns),
+            "rendered": rendered or 0}
 
 
 def _context(config: Config) -> Context:

@@ -29,6 +29,7 @@ from crawler.extract.page import ExtractOptions
 from crawler.extract.textscan import Entry, TextMatcher
 from crawler.items import FetchItem, PageItem
 from crawler.probe import probe_rounds, tls_round
+from crawler.render import RenderOptions, scrapy_settings as render_settings
 from crawler.resolver import HostsMap
 from scoring.profile import Profile
 from sitecensus.config import Config, Dictionaries, Unit
@@ -98,6 +99,9 @@ def scrapy_settings(config: Config, log_file: Path | None):
     if log_file:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         overrides["LOG_FILE"] = str(log_file)
+    overrides.update(render_settings(RenderOptions(crawl.render.enabled, crawl.render.max_pages_per_site,
+                                                   crawl.render.timeout_seconds, crawl.render.executable_path),
+                                     crawl.hosts, crawl.resolve_only_listed))
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.update(overrides, priority="cmdline")
@@ -122,6 +126,7 @@ class StoreSink:
         self.interrupted = False
         self.pages = 0
         self.fetches = 0
+        self.rendered = 0    # pages read through the browser (crawler/render.py)
 
     def spider_closed(self, site: str, reason: str) -> None:
         if reason == "shutdown":   # Scrapy's reason when SIGINT/SIGTERM stopped the crawl
@@ -156,6 +161,7 @@ class StoreSink:
                                for t, tag, kind, text in item.links)
         self.pending += 1 + len(item.links) // 20
         self.pages += 1
+        self.rendered += bool(item.facts.get("rendered"))
         if self.on_page:
             self.on_page(fetch.site, url)
 
@@ -359,7 +365,8 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
     with sessions.begin() as session:
         session.execute(update(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).values(state="crawled"))
     _finish(sessions, scan_id, "done", as_of.tzinfo)
-    log.info("scan %s: %s pages, %s fetches in %.1f s", scan_id, sink.pages, sink.fetches, time.monotonic() - started)
+    log.info("scan %s: %s pages (%s rendered by the browser), %s fetches in %.1f s", scan_id, sink.pages, sink.rendered,
+             sink.fetches, time.monotonic() - started)
     return False
 
 

@@ -18,10 +18,13 @@ from crawler.extract.links import netloc
 from crawler.extract.page import ExtractOptions, analyse_page
 from crawler.items import FetchItem, PageItem
 from crawler.spiders.families import FamilyCrawling
+from crawler import render
 
 _HTML_TYPES = ("text/html", "application/xhtml")
 _UNVERIFIABLE_STATUS = {401, 403, 407, 412, 429, 451}
 _BROKEN_STATUS = {404, 410}
+_RENDER_KEEPS_META = ("download_slot", "depth", "referrer", "is_home", "check_only", "first_url", "redirect_urls",
+                      "redirect_reasons")
 # Signatures of WAF / anti-bot answers that arrive with status 200.
 _BLOCK_MARKS = ("安全狗", "您的访问被阻断", "访问被拦截", "请开启JavaScript", "请启用JavaScript", "人机验证",
                 "滑动验证", "创宇盾", "yunsuo_session", "_waf_", "Access Denied", "Request Rejected")
@@ -84,8 +87,16 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
                             else crawler.settings.getint("SITECENSUS_MAX_DEPTH", 8))
         spider.check_external = crawler.settings.getbool("SITECENSUS_CHECK_EXTERNAL", True)
         crawler.signals.connect(spider._stop_check_downloads, signal=signals.headers_received)
+        spider._setup_render(crawler.settings)
         spider._setup_families(crawler.settings)
         return spider
+
+    def _setup_render(self, settings) -> None:
+        """crawl.render as crawler/render.py put it into the settings; `rendered` counts against the budget."""
+        self.render_enabled = settings.getbool("SITECENSUS_RENDER_ENABLED", False)
+        self.render_budget = settings.getint("SITECENSUS_RENDER_MAX_PAGES", 0)
+        self.render_timeout = settings.getfloat("SITECENSUS_RENDER_TIMEOUT", 20)
+        self.rendered = 0
 
     def closed(self, reason: str) -> None:
         # "shutdown" means SIGINT/SIGTERM stopped the crawl: the sink marks the scan interrupted
@@ -155,7 +166,9 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         if not is_html or final_host not in self.netlocs or response.url in self.parsed:
             yield self._fetch(response)
             return
-        blocked = _blocked(response)
+        # an app shell's <noscript>请启用JavaScript</noscript> is no firewall: the browser reads it (crawler/render.py)
+        blocked = _blocked(response) and not (response.meta.get("playwright")
+                                              or render.script_built(response.body) == "app_shell")
         fetch = self._fetch(response, "unverifiable", "blocked") if blocked else self._fetch(response)
         if fetch.outcome != "ok" and not is_home:
             yield fetch
@@ -167,11 +180,54 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
             return
         facts = analyse_page(response.url, found.body or response.body, ctype, self.reference, self.options, is_home)
         self._merge_families(facts, found)
-        yield PageItem(fetch=fetch, depth=meta.get("depth", 0), referrer=meta.get("referrer"), is_home=is_home,
-                       facts=facts.to_dict(), links=[(l.url, l.tag, l.kind, l.text) for l in facts.links])
+        rendering = self._render_or_explain(response, fetch, facts)
+        if rendering is not None:
+            yield rendering   # the rendered page is analysed and stored instead of this one
+            return
+        yield from self._page_out(response, fetch, facts)
+        yield from self._family_requests(found, response.url, meta.get("depth", 0))
+
+    def _page_out(self, response, fetch: FetchItem, facts):
+        meta = response.meta
+        yield PageItem(fetch=fetch, depth=meta.get("depth", 0), referrer=meta.get("referrer"),
+                       is_home=meta.get("is_home", False), facts=facts.to_dict(),
+                       links=[(l.url, l.tag, l.kind, l.text) for l in facts.links])
         if fetch.outcome == "ok":
             yield from self._follow(facts, response.url, meta.get("depth", 0))
-        yield from self._family_requests(found, response.url, meta.get("depth", 0))
+
+    # ------------------------------------------------------------ pages built by script (crawler/render.py)
+
+    def _render_or_explain(self, response, fetch: FetchItem, facts):
+        """A request to render this page in the browser, or None to store its facts as they are (saying
+        what could not be read when the page needs a browser it did not get)."""
+        if response.meta.get("playwright"):
+            facts.rendered = True
+            if render.needs_browser(response.body, facts):
+                render.mark_unread(facts, response.meta["render_shape"], render.STILL_EMPTY)
+            return None
+        shape = render.needs_browser(response.body, facts)
+        if shape is None:
+            return None
+        if not self.render_enabled:
+            render.mark_unread(facts, shape, render.OFF)
+            return None
+        if self.rendered >= self.render_budget:
+            render.mark_unread(facts, shape, render.OVER_BUDGET.format(limit=self.render_budget))
+            return None
+        self.rendered += 1
+        self.parsed.discard(response.url)
+        kept = {k: v for k, v in response.meta.items() if k in _RENDER_KEEPS_META}   # where it came from, how it got here
+        meta = {**kept, **render.render_meta(self.render_timeout, shape), "static_page": (response, fetch, facts)}
+        return response.request.replace(url=response.url, meta=meta, callback=self.parse_page,
+                                        errback=self.on_render_error)
+
+    def on_render_error(self, failure):
+        """The browser failed or timed out: keep the static facts, with the reason they are incomplete."""
+        meta = failure.request.meta
+        response, fetch, facts = meta["static_page"]
+        render.mark_unread(facts, meta["render_shape"], render.failure_reason(failure))
+        self.parsed.add(response.url)
+        yield from self._page_out(response, fetch, facts)
 
     def on_checked(self, response):
         request = response.request

@@ -2,6 +2,7 @@
 department sites, each showing one kind of problem. Dates are relative to the check date."""
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -54,6 +55,7 @@ class SiteSpec:
     nasty: bool = False                        # redirect loop, oversized page, broken HTML, <script> in titles
     bad_content: bool = False                  # wrong wording, personal data, 暗链, dead attachments and systems
     footer_gaps: bool = False                  # no ICP number, SiteIDCode meta unlike the footer
+    scripted: bool = False                     # built by script: an app-shell home page, lists filled by XHR
     cms: str | None = None                     # lists in a CMS family's script shape: hanweb | trs | json | docwrite
 
 
@@ -106,6 +108,9 @@ def demo_specs() -> list[SiteSpec]:
         SiteSpec("gone", "区机关事务管理局", "宁波市北仑区机关事务管理局", [], unresolvable=True, plan=closing(-6)),
         SiteSpec("closed", "区科技局", "宁波市北仑区科技局", [], redirect_to_portal=True, site_code="3302060020",
                  plan=closing(-2)),
+        SiteSpec("spa", "区市场监督管理局", "宁波市北仑区市场监督管理局",
+                 [ColumnSpec("工作动态", "xwdt", _fresh(0, 2, 9)), ColumnSpec("通知公告", "tzgg", _fresh(4, 12, 6)),
+                  ColumnSpec("政策文件", "zcwj", _fresh(200, 30, 4))], scripted=True, site_code="3302060023"),
         SiteSpec("hanweb", "新碶街道", "宁波市北仑区新碶街道办事处", hanweb_columns(), cms="hanweb", broken_links=True,
                  site_code="3302060031"),
         SiteSpec("trs", "区发改局", "宁波市北仑区发展和改革局", trs_columns(), cms="trs", broken_links=True,
@@ -332,11 +337,86 @@ class _Writer:
 
 
 def build_site(spec: SiteSpec, base: str, today: date, external: str, portal: str, dead: str) -> SiteFiles:
-    writer = _Writer
+    writer = _ScriptedWriter if spec.scripted else _Writer
     if spec.cms:
         from sitecensus.demo.families import WRITERS   # imports this module: loaded late
         writer = WRITERS[spec.cms]
     return writer(spec, base, today, external, portal, dead).build()
+
+
+_HOME_APP = """// the home page is a single-page application: everything a visitor sees comes from /api/news.json
+fetch('/api/news.json').then(function (r) { return r.json(); }).then(function (site) {
+  var esc = function (t) { var d = document.createElement('div'); d.textContent = t; return d.innerHTML; };
+  var html = '<div class="header"><h1>' + esc(site.name) + '</h1></div><div class="nav"><ul><li><a href="/">首页</a></li>';
+  site.columns.forEach(function (c) { html += '<li><a href="' + c.url + '">' + esc(c.name) + '</a></li>'; });
+  html += '</ul></div>';
+  site.columns.forEach(function (c) {
+    html += '<div class="block"><div class="hd"><h3>' + esc(c.name) + '</h3><a class="more" href="' + c.url +
+            '">更多&gt;&gt;</a></div><ul>';
+    c.items.forEach(function (i) {
+      html += '<li><a href="' + i.url + '" title="' + esc(i.title) + '">' + esc(i.title) + '</a><span>' + i.date + '</span></li>';
+    });
+    html += '</ul></div>';
+  });
+  document.getElementById('app').innerHTML = html + site.footer;
+});
+"""
+
+_LIST_SCRIPT = """<script>
+var xhr = new XMLHttpRequest();
+xhr.open('GET', '{api}');
+xhr.onload = function () {{
+  var rows = JSON.parse(xhr.responseText), list = document.getElementById('list');
+  rows.forEach(function (i) {{
+    var li = document.createElement('li'), a = document.createElement('a'), span = document.createElement('span');
+    a.href = i.url; a.title = i.title; a.textContent = i.title; span.textContent = i.date;
+    li.appendChild(a); li.appendChild(span); list.appendChild(li);
+  }});
+}};
+xhr.send();
+</script>"""
+
+
+class _ScriptedWriter(_Writer):
+    """A site built by script, as many new district sites are: the home page is an app shell
+    (`<div id="app">` + a bundle that fetches JSON), and each column page is a static frame whose
+    `<ul id="list">` an XMLHttpRequest fills. Articles are static. Without a browser none of the
+    lists can be read; rendered, it is a healthy site."""
+
+    def column(self, column: ColumnSpec) -> list[tuple[str, str, date]]:
+        items = []
+        for age in column.ages:
+            day = self.today - timedelta(days=age)
+            title = self.rng.choice(TOPICS)
+            path = self.item_path(column, day)
+            items.append((title, path, day))
+            self.article(column, title, path, day)
+        api = f"/api/{column.path.replace('/', '_')}.json"
+        rows = [{"title": t, "url": p, "date": f"{d:%Y-%m-%d}"} for t, p, d in items]
+        self.files.pages[api] = Reply(200, json.dumps(rows, ensure_ascii=False).encode(), "application/json")
+        html = (self.head(f"{column.name}_{self.spec.site_name}", column.name) + self.nav() +
+                f'<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="/{column.path}/">{escape(column.name)}</a></div>'
+                f'<div class="column"><h2>{escape(column.name)}</h2><ul id="list" class="list"></ul></div>'
+                + _LIST_SCRIPT.format(api=api) + self.footer())
+        self.put(f"/{column.path}/index.html", html)
+        self.put(f"/{column.path}/", html)
+        return items
+
+    def home(self, blocks) -> None:
+        spec = self.spec
+        footer = self.footer().removesuffix("</body></html>")
+        data = {"name": spec.site_name, "footer": footer,
+                "columns": [{"name": c.name, "url": f"/{c.path}/",
+                             "items": [{"title": t, "url": p, "date": f"{d:%Y-%m-%d}"} for t, p, d in items]}
+                            for c, items in blocks]}
+        self.files.pages["/api/news.json"] = Reply(200, json.dumps(data, ensure_ascii=False).encode(), "application/json")
+        self.files.pages["/static/app.js"] = Reply(200, _HOME_APP.encode(), "application/javascript")
+        shell = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(spec.site_name)}</title>'
+                 f'<meta name="SiteIDCode" content="{spec.site_code}"></head>'
+                 '<body><noscript>请启用JavaScript后访问本站。</noscript><div id="app"></div>'
+                 '<script src="/static/app.js"></script></body></html>')
+        self.put("/", shell)
+        self.put("/index.html", shell)
 
 
 def unregistered_site() -> SiteFiles:
