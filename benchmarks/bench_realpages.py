@@ -19,9 +19,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawler.extract.page import ExtractOptions, analyse_page  # noqa: E402
 from crawler.extract.text import decode_html  # noqa: E402
+from sitecensus.config import load_config  # noqa: E402
+from sitecensus.scan import extract_options  # noqa: E402
 
 REFERENCE = date(2026, 11, 26)
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "realpages"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shipped_options() -> ExtractOptions:
+    """The options a scan uses: the default profile's vocabulary, placeholders and dictionaries."""
+    config = load_config(REPO / "config")
+    return extract_options(config.profile(), config.dictionaries)
 
 
 class Tally:
@@ -70,7 +79,7 @@ def column_names(facts) -> set[str]:
 
 
 def measure(root: Path, tally: Tally) -> None:
-    options = ExtractOptions()
+    options = shipped_options()
     for label in json.loads((root / "labels.json").read_text("utf-8")):
         body = (root / label["file"]).read_bytes()
         name = label["file"]
@@ -107,7 +116,7 @@ def measure(root: Path, tally: Tally) -> None:
 
 
 def measure_dates(root: Path, tally: Tally) -> None:
-    options = ExtractOptions()
+    options = shipped_options()
     for label in json.loads((root / "dates" / "labels.json").read_text("utf-8")):
         body = (root / label["file"]).read_bytes()
         facts = analyse_page(f"http://example.cn/{label['file']}", body, None, REFERENCE, options)
