@@ -88,7 +88,7 @@ def failure_reason(failure) -> str:
     text = f"{type(failure.value).__name__}: {failure.value}"
     if "Timeout" in text:
         return "渲染超时"
-    if "Executable doesn't exist" in text or "executable" in text.lower() and "launch" in text.lower():
+    if "Executable doesn't exist" in text or ("executable" in text.lower() and "launch" in text.lower()):
         return "浏览器无法启动，请检查 crawl.render.executable_path"
     return FAILED.format(error=text.splitlines()[0][:120])
 

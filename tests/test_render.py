@@ -199,6 +199,7 @@ def test_static_site_is_never_rendered_and_one_browser_serves_the_scan(rendered)
     assert pages and not any(f["rendered"] or f["unread"] for f in pages.values())
     assert _stats(rendered, "healthy")["rendered"] == 0
     assert rendered["log"].count("launching /usr/bin/chromium") == 1
+    assert "(8 rendered by the browser)" in rendered["log"]   # spa 4 + XHR-list site 4, in the scan's log line
 
 
 def test_without_rendering_the_lists_are_could_not_verify(unrendered):
