@@ -181,6 +181,14 @@ def _is_mobile_copy(el) -> bool:
     return bool(tokens & _MOBILE_ONLY) or any(t.startswith(("mobile", "wap-")) for t in tokens)
 
 
+def _cached(cache: dict, el, test) -> bool:
+    """test(el), computed once per element: every anchor walks the same ancestors."""
+    value = cache.get(el)
+    if value is None:
+        value = cache[el] = test(el)
+    return value
+
+
 def _counted_anchors(tree) -> tuple[list, dict]:
     """Anchors outside mobile-only copies, and how many of them each element holds (one walk per anchor)."""
     counts: dict = {}
@@ -190,7 +198,7 @@ def _counted_anchors(tree) -> tuple[list, dict]:
         if a.get("href") is None:
             continue
         chain = list(a.iterancestors())
-        if any(mobile.setdefault(el, _is_mobile_copy(el)) for el in chain):
+        if any(_cached(mobile, el, _is_mobile_copy) for el in chain):
             continue
         anchors.append(a)
         for el in (a, *chain):

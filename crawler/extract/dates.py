@@ -54,8 +54,13 @@ def find_full_dates(text: str) -> list[FoundDate]:
     return [found for _, found in _full_dates(text)]
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def dates_in(text: str) -> list[tuple[int, FoundDate]]:
     """Every date with a year in the text, Chinese and English forms, as (offset, date) in text order."""
+    if not _DIGIT.search(text):   # most lines hold no digit at all: skip the patterns
+        return []
     found = list(_full_dates(text))
     for pattern, (month, day, year) in _ENGLISH_FORMS:
         for m in pattern.finditer(text):

@@ -76,11 +76,12 @@ def find_published(tree, url: str, reference: date, use_htmldate: bool = True) -
     """The publication date of the page in `tree` (scripts not yet stripped), or None if it shows none."""
     lines, headline = visible_lines(tree)
     head = _article_head(lines, headline)
+    shown = _from_lines(head) or _under_headline(head) or _from_lines(lines)
+    if shown:
+        return shown
     # On a page that lists dated links, a date element or htmldate's pick is more likely an item's date.
     listing = _shows_dated_list(lines)
-    return (_from_lines(head) or _under_headline(head)
-            or _from_lines(lines)
-            or (None if listing else _date_element(tree))
+    return ((None if listing else _date_element(tree))
             or _from_metas(tree)
             or _from_url(url)
             or (_from_htmldate(tree, reference) if use_htmldate and not listing else None))
