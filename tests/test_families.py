@@ -23,7 +23,7 @@ from sitecensus.store import Column, Fetch, Site, open_store
 def family_specs() -> list[SiteSpec]:
     small = [ColumnSpec("工作动态", "xwdt", _fresh(0, 1, 8)), ColumnSpec("通知公告", "tzgg", _fresh(200, 5, 6))]
     return [SiteSpec("hanweb", "新碶街道", "宁波市北仑区新碶街道办事处", hanweb_columns(), cms="hanweb", broken_links=True),
-            SiteSpec("trs", "区发改局", "宁波市北仑区发展和改革局", trs_columns(), cms="trs", broken_links=True),
+            SiteSpec("trs", "区投资合作局", "宁波市北仑区投资合作局", trs_columns(), cms="trs", broken_links=True),
             SiteSpec("json", "小港街道", "宁波市北仑区小港街道办事处", small + [ColumnSpec("政策文件", "zcwj", _fresh(1, 9, 5))],
                      cms="json", broken_links=True),
             SiteSpec("docwrite", "大碶街道", "宁波市北仑区大碶街道办事处", small + [ColumnSpec("统计数据", "tjsj")],

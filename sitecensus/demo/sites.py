@@ -113,7 +113,7 @@ def demo_specs() -> list[SiteSpec]:
                   ColumnSpec("政策文件", "zcwj", _fresh(200, 30, 4))], scripted=True, site_code="3302060023"),
         SiteSpec("hanweb", "新碶街道", "宁波市北仑区新碶街道办事处", hanweb_columns(), cms="hanweb", broken_links=True,
                  site_code="3302060031"),
-        SiteSpec("trs", "区发改局", "宁波市北仑区发展和改革局", trs_columns(), cms="trs", broken_links=True,
+        SiteSpec("trs", "区投资合作局", "宁波市北仑区投资合作局", trs_columns(), cms="trs", broken_links=True,
                  site_code="3302060032"),
     ]
 
