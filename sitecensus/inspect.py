@@ -8,31 +8,77 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from crawler import families, render
 from crawler.extract.page import analyse_page
 from sitecensus.config import Config
 from sitecensus.scan import extract_options, parse_as_of
 
 
+MAX_DATA_REQUESTS = 5   # inspect shows the first further record pages; a scan reads every one
+MAX_INCLUDES = 10
+
+
 def inspect_page(url: str, config: Config) -> dict:
     crawl = config.settings.crawl
-    try:
-        response = httpx.get(url, follow_redirects=True, timeout=crawl.download_timeout_seconds,
-                             headers={"User-Agent": crawl.user_agent})
-    except httpx.HTTPError as exc:
-        raise ValueError(f"无法打开 {url}：{type(exc).__name__} {exc}") from None
-    today = parse_as_of(None, config.settings.timezone).date()
-    is_home = httpx.URL(url).path in ("", "/", "/index.html", "/index.htm", "/index.shtml")
-    facts = analyse_page(str(response.url), response.content, response.headers.get("content-type"), today,
-                         extract_options(config.profile(), config.dictionaries), is_home=is_home)
+    headers = {"User-Agent": crawl.user_agent}
+    with httpx.Client(follow_redirects=True, timeout=crawl.download_timeout_seconds, headers=headers) as client:
+        try:
+            response = client.get(url)
+        except httpx.HTTPError as exc:
+            raise ValueError(f"无法打开 {url}：{type(exc).__name__} {exc}") from None
+        today = parse_as_of(None, config.settings.timezone).date()
+        is_home = httpx.URL(url).path in ("", "/", "/index.html", "/index.htm", "/index.shtml")
+        options = extract_options(config.profile(), config.dictionaries)
+        ctype = response.headers.get("content-type")
+        page = families.Page(str(response.url), response.content, ctype, today, options.min_list_items)
+        page.includes = _includes(client, page)
+        readings, unread = families.read_page(page, set(crawl.families))
+        body = next((r.body for r in readings if r.body), None) or response.content
+        facts = analyse_page(str(response.url), body, ctype, today, options, is_home=is_home)
+        further = [r for reading in readings for r in reading.requests]
+        data = [_read_data(client, request, today, options.min_list_items)
+                for request in [r for r in further if r.kind == "data"][:MAX_DATA_REQUESTS]]
+        families.merge_readings(facts, readings + data, unread, options.min_list_items)
     profile = config.profile()
-    data = facts.to_dict()
-    data["status"] = response.status_code
-    data["redirects"] = [[str(r.url), r.status_code] for r in response.history]
-    data["links"] = [asdict(link) for link in facts.links]
-    data["link_kinds"] = dict(Counter(link.kind for link in facts.links))
-    for group in data["groups"]:
+    result = facts.to_dict()
+    result["status"] = response.status_code
+    result["redirects"] = [[str(r.url), r.status_code] for r in response.history]
+    result["links"] = [asdict(link) for link in facts.links]
+    result["link_kinds"] = dict(Counter(link.kind for link in facts.links))
+    result["script_pages"] = [r.url for r in further if r.kind == "page"]
+    result["data_requests"] = {"total": sum(1 for r in further if r.kind == "data"), "read": len(data)}
+    result["needs_browser"] = render.needs_browser(response.content, facts) if not facts.family else None
+    for group in result["groups"]:
         group["category"] = profile.category_of(group.get("heading") or facts.column_name or "")
-    return data
+    return result
+
+
+def _includes(client: httpx.Client, page: families.Page) -> dict[str, bytes | None]:
+    """Scripts whose document.write output belongs to the page (crawler/families/docwrite.py)."""
+    if not families.docwrite.detect(page):
+        return {}
+    loaded: dict[str, bytes | None] = {}
+    for _, script in families.docwrite.candidates(page)[:MAX_INCLUDES]:
+        try:
+            answer = client.get(script)
+            loaded[script] = answer.content if answer.status_code == 200 else None
+        except httpx.HTTPError:
+            loaded[script] = None
+    return loaded
+
+
+def _read_data(client: httpx.Client, request: families.Request, today, min_items: int) -> families.Reading:
+    """One data answer of a family (a Hanweb dataproxy page, a JSON endpoint), read as a scan reads it."""
+    try:
+        answer = client.request(request.method, request.url,
+                                data=request.form if request.method == "POST" else None,
+                                headers={"X-Requested-With": "XMLHttpRequest"})
+    except httpx.HTTPError:
+        return families.Reading(request.family, failed=families.FAMILIES[request.family].UNREAD)
+    if answer.status_code != 200:
+        return families.Reading(request.family, failed=families.FAMILIES[request.family].UNREAD)
+    page = families.Page(str(answer.url), answer.content, answer.headers.get("content-type"), today, min_items)
+    return families.read_data(page, request)
 
 
 def _published(facts: dict) -> str:
@@ -40,6 +86,25 @@ def _published(facts: dict) -> str:
     if not facts["article_date"]:
         return "—"
     return f"{facts['article_date']}（{facts.get('article_date_source') or '来源不明'}）"
+
+
+_FAMILY_NAMES = {"hanweb": "大汉 JCMS（jpage 数据）", "trs": "TRS WCM（脚本分页）", "json": "脚本中的 JSON 列表",
+                 "docwrite": "document.write 写入的区块", "browser": "浏览器渲染"}
+
+
+def _show_reading(facts: dict, console: Console) -> None:
+    """How the lists were read (a CMS family reader), and what a scan could not read or would render."""
+    if facts.get("family"):
+        console.print(f"列表读取方式：{_FAMILY_NAMES.get(facts['family'], facts['family'])}", highlight=False)
+    requests = facts.get("data_requests") or {}
+    if requests.get("total"):
+        console.print(f"后续数据页：{requests['total']} 个（此处读取前 {requests['read']} 个，检测时全部读取）", highlight=False)
+    if facts.get("script_pages"):
+        console.print(f"脚本生成的分页：{len(facts['script_pages'])} 页（检测时逐页抓取）", highlight=False)
+    if facts.get("needs_browser"):
+        console.print("此页面内容由脚本生成：检测时将用浏览器渲染后再读取（crawl.render）", highlight=False)
+    for entry in facts.get("unread") or []:
+        console.print(f"[yellow]无法核实：{entry['reason']}[/]", highlight=False)
 
 
 def show(facts: dict, console: Console) -> None:
@@ -57,6 +122,7 @@ def show(facts: dict, console: Console) -> None:
                   highlight=False)
     if facts["nav"]:
         console.print("导航：" + "  ".join(text for text, _ in facts["nav"]), highlight=False)
+    _show_reading(facts, console)
     for group in facts["groups"]:
         table = Table(title=f"信息列表：{group.get('heading') or '（无标题）'} · 分类 {group['category']}"
                             + (f" · 更多 {group['more_url']}" if group.get("more_url") else ""))

@@ -122,6 +122,23 @@ def test_inspect_shows_what_the_crawler_extracts(world):
     assert "关停公告：“本网站将于" in home.stdout and world.urls["portal"] in home.stdout
 
 
+def test_inspect_reads_a_hanweb_column_as_a_scan_does(world, tmp_path):
+    """A 大汉 column page carries its list only in <datastore> and dataproxy.jsp: inspect reads both and says how."""
+    column = world.urls["hanweb"] + "col/col1229/index.html"
+    facts = json.loads(run_cli("inspect", column, "--json", config=world.config, check=True).stdout)
+    items = [item for group in facts["groups"] for item in group["items"]]
+    assert facts["family"] == "hanweb" and facts["kind"] == "list" and facts["unread"] == []
+    # 45 records embedded, the other 6 (one of them the broken item) from dataproxy.jsp
+    assert len(items) == 51 and facts["data_requests"] == {"total": 1, "read": 1}
+    assert "大汉 JCMS" in run_cli("inspect", column, config=world.config, check=True).stdout
+    config = world.private_copy(tmp_path)
+    settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
+    settings["crawl"]["families"] = []
+    (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    off = run_cli("inspect", column, config=config, check=True).stdout
+    assert "无法核实：列表由大汉 jpage 脚本加载，未能读取" in off and "信息列表" not in off
+
+
 def test_silenced_finding_stays_in_json_and_on_the_sheet(world, tmp_path):
     config = world.private_copy(tmp_path)
     register = yaml.safe_load((config / "units.yaml").read_text(encoding="utf-8"))

@@ -117,3 +117,22 @@ def read_data(page: Page, request: Request) -> Reading:
     except Exception:  # noqa: BLE001
         log.exception("family %s failed on data %s", request.family, page.url)
         return Reading(request.family, failed=FAMILIES[request.family].UNREAD)
+
+
+def merge_readings(facts, readings: list[Reading], unread: list[dict], min_items: int) -> None:
+    """The readers' items and links become part of the page's own facts (PageFacts), and what was seen
+    but not read is said so (facts.unread)."""
+    known = {link.url for link in facts.links}
+    items = 0
+    for reading in readings:
+        facts.groups += reading.groups
+        for link in reading.links:
+            if link.url not in known:
+                known.add(link.url)
+                facts.links.append(link)
+        items += reading.items
+        if (reading.items or reading.body or reading.requests) and facts.family is None:
+            facts.family = reading.family
+    facts.unread += unread
+    if items >= min_items and facts.kind not in ("home", "list"):
+        facts.kind = "list"

@@ -85,21 +85,7 @@ class FamilyCrawling:
         return [url for _, url in families.docwrite.candidates(page)]
 
     def _merge_families(self, facts: PageFacts, result: FamilyPass) -> None:
-        """The readers' items and links become part of the page's own facts."""
-        known = {link.url for link in facts.links}
-        items = 0
-        for reading in result.readings:
-            facts.groups += reading.groups
-            for link in reading.links:
-                if link.url not in known:
-                    known.add(link.url)
-                    facts.links.append(link)
-            items += reading.items
-            if (reading.items or reading.body or reading.requests) and facts.family is None:
-                facts.family = reading.family
-        facts.unread += result.unread
-        if items >= self.options.min_list_items and facts.kind not in ("home", "list"):
-            facts.kind = "list"
+        families.merge_readings(facts, result.readings, result.unread, self.options.min_list_items)
 
     def _family_requests(self, result: FamilyPass, list_url: str, depth: int):
         for reading in result.readings:
