@@ -7,11 +7,11 @@ only the pager script names)."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from html import escape
 
 from sitecensus.demo.server import Reply
-from sitecensus.demo.sites import TOPICS, ColumnSpec, _Writer
+from sitecensus.demo.sites import ColumnSpec, _Writer
 
 PROXY = "/module/web/jpage/dataproxy.jsp"
 PER_PAGE, GROUP = 15, 3
@@ -21,16 +21,6 @@ _XML = "text/xml; charset=UTF-8"
 class _FamilyWriter(_Writer):
     def broken(self) -> None:
         """The broken links of these sites sit inside their script lists (see broken_item)."""
-
-    def items_of(self, column: ColumnSpec) -> list[tuple[str, str, date]]:
-        items = []
-        for age in column.ages:
-            day = self.today - timedelta(days=age)
-            title = self.rng.choice(TOPICS)
-            path = self.item_path(column, day)
-            items.append((title, path, day))
-            self.article(column, title, path, day)
-        return items
 
     def broken_item(self, column: ColumnSpec, items: list, position: int) -> None:
         """A row whose article is gone (404), placed where only the family reader reaches it."""

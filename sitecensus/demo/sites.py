@@ -200,6 +200,17 @@ class _Writer:
             self.bad_content()
         return self.files
 
+    def items_of(self, column: ColumnSpec) -> list[tuple[str, str, date]]:
+        """The column's articles, one per age in days, each written as its own page: (title, path, day)."""
+        items = []
+        for age in column.ages:
+            day = self.today - timedelta(days=age)
+            title = self.rng.choice(TOPICS)
+            path = self.item_path(column, day)
+            items.append((title, path, day))
+            self.article(column, title, path, day)
+        return items
+
     def column(self, column: ColumnSpec) -> list[tuple[str, str, date]]:
         items = []
         for number, age in enumerate(column.ages):
@@ -384,13 +395,7 @@ class _ScriptedWriter(_Writer):
     lists can be read; rendered, it is a healthy site."""
 
     def column(self, column: ColumnSpec) -> list[tuple[str, str, date]]:
-        items = []
-        for age in column.ages:
-            day = self.today - timedelta(days=age)
-            title = self.rng.choice(TOPICS)
-            path = self.item_path(column, day)
-            items.append((title, path, day))
-            self.article(column, title, path, day)
+        items = self.items_of(column)
         api = f"/api/{column.path.replace('/', '_')}.json"
         rows = [{"title": t, "url": p, "date": f"{d:%Y-%m-%d}"} for t, p, d in items]
         self.files.pages[api] = Reply(200, json.dumps(rows, ensure_ascii=False).encode(), "application/json")
