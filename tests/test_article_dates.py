@@ -62,8 +62,8 @@ LAYOUTS = {
         '<td class="title">成交日期</td><td>2025年10月31日</td></tr></table>'
         f"{ARTICLE_TEXT}")), "2025-11-03", "标题下日期"),
     # 【时间：2025年11月3日 21:15】 bracketed Chinese-form label in a byline with 来源.
-    "/bracket-label.html": (page("关于做好2026年度课题申报工作的通知", (
-        '<div class="article-title"><h2>关于做好2026年度课题申报工作的通知</h2>'
+    "/bracket-label.html": (page("关于开展2026年度社区志愿服务评选的通知", (
+        '<div class="article-title"><h2>关于开展2026年度社区志愿服务评选的通知</h2>'
         '<div class="article-info"> 【时间：2025年11月3日 21:15】 【来源：区社科联】 【字体：大 中 小】</div></div>'
         f"{ARTICLE_TEXT}<p>申报截止时间为2026年2月25日。</p>")), "2025-11-03", "来源行"),
     # Label glued to the next field: 【信息发布时间：2025-11-03阅读次数：】.
@@ -100,7 +100,7 @@ LAYOUTS = {
         '<meta property="article:author" content="网易">'
         '<meta property="article:published_time" content="2025-11-03T16:19:28+08:00">')),
         "2025-11-03", "meta:article:published_time"),
-    "/meta-name-spaces.html": (page("他放弃百万年薪来到这里", f"<h1>他放弃百万年薪来到这里</h1>{ARTICLE_TEXT}",
+    "/meta-name-spaces.html": (page("返乡青年创办农产品合作社", f"<h1>返乡青年创办农产品合作社</h1>{ARTICLE_TEXT}",
                                     head='<meta name="og:time " content="2025-11-03 18:13:22">'),
                                "2025-11-03", "meta:og:time"),
     # English template: US-style date under the headline, and an ASP default M/D/YYYY after a label.
