@@ -65,7 +65,9 @@ def _home_new_items(snap, days: int) -> tuple[int, str | None, bool, bool]:
     since = _since(snap, days)
     if snap.home.items:
         dates = [date.fromisoformat(i["date"]) for i in snap.home.items if i.get("date")]
-        return sum(1 for d in dates if since <= d <= snap.as_of.date()), max(dates, default=None), False, True
+        # a home block that could not be read may hold the update: then only a seen update counts
+        complete = home_unread_reason(snap) is None
+        return sum(1 for d in dates if since <= d <= snap.as_of.date()), max(dates, default=None), False, complete
     new, newest = 0, None
     home_columns = [c for c in snap.columns if c.from_home]
     for column in home_columns:

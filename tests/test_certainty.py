@@ -83,3 +83,12 @@ def test_unverified_items_name_the_home_page_when_its_lists_were_not_read():
     assert items[0]["url"] == "http://x.gov.cn/" and items[0]["reason"] == SCRIPT_LIST
     snap.home.rendered = True   # rendered in Chromium: read, nothing left open
     assert unverified_items(snap) == []
+
+
+def test_a_home_page_with_one_unread_block_is_judged_only_on_a_seen_update():
+    stale_items = [{"title": "旧闻", "url": "http://x.gov.cn/old.html", "date": (TODAY - timedelta(days=90)).isoformat()}]
+    snap = shell_snapshot(healthy_columns(), unread=[{"reason": SCRIPT_LIST, "family": "docwrite"}])
+    snap.home.items = stale_items
+    assert not {"V2", "D3"} & set(codes(judge(snap, CENSUS)))
+    snap.home.unread = []   # every block read and none updated: V2 stands
+    assert "V2" in codes(judge(snap, CENSUS))
