@@ -40,6 +40,7 @@ def bench_config(out: Path, per_host: int) -> Config:
     settings.crawl.max_pages_per_site = 100_000
     settings.crawl.max_depth = 50
     settings.crawl.download_timeout_seconds = 10
+    settings.crawl.render.enabled = os.environ.get("BENCH_RENDER", "1") != "0"   # the bench sites are static
     settings.probes.per_scan = 1
     settings.probes.spacing_seconds = 0
     return Config(directory=base.directory, settings=settings, units=[])

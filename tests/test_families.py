@@ -158,6 +158,9 @@ def test_switched_off_lists_are_unverified_never_blank_or_stale(read_off, key, r
     judged = {u for f in read_off.findings(key, "D4") for u in [e["url"] for e in f["evidence"]]}
     assert not judged and not read_off.findings(key, "V3")
     assert not any("gone_" in u for u in read_off.evidence_urls(key, "D2"))   # the records were not read
+    # the judgement lists every such column as 无法核实 with the reason (sheet, JSON), never as a problem
+    listed = {u["url"] for u in read_off.site(key)["unverified"] if u["reason"] == reason}
+    assert {column["url"] for column in columns.values()} <= listed
 
 
 def test_switched_off_trs_reads_the_first_page_only(read_off):

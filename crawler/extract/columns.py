@@ -224,8 +224,11 @@ def _row_of(anchor, counts: dict):
 
 
 def _title_of(anchor) -> str:
-    heading = next((h for h in anchor.iter("h1", "h2", "h3", "h4", "h5", "h6")), None)
-    return (anchor.get("title") or _text(heading if heading is not None else anchor)).strip()
+    title = anchor.get("title")
+    if title and title.strip():
+        return title.strip()
+    heading = next(anchor.iter("h1", "h2", "h3", "h4", "h5", "h6"), None)
+    return _text(heading if heading is not None else anchor).strip()
 
 
 def _row_date(row, title: str, counts: dict, reference: date):
@@ -245,8 +248,7 @@ def _row_date(row, title: str, counts: dict, reference: date):
 def _item_of(row, anchors: list, base_url: str, encoding: str, reference: date, counts: dict, position: int):
     """One list item, titled by the row's longest link; a dated row whose link is a script call stays an item
     (its date was seen) and points at the list page itself."""
-    anchor = max(anchors, key=lambda a: len(_title_of(a)))
-    title = _title_of(anchor)
+    title, anchor = max(((_title_of(a), a) for a in anchors), key=lambda pair: len(pair[0]))
     if len(title) < 2:
         return None
     found = _row_date(row, title, counts, reference)
