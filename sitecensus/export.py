@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from sitecensus.store import Judgement, Result, Scan, Site
 
-SITE_KEYS = ("unit", "url", "role", "verdict", "vetoed", "score", "stats", "findings", "indicators", "consolidation")
+SITE_KEYS = ("unit", "url", "role", "verdict", "vetoed", "score", "stats", "findings", "indicators", "consolidation",
+             "unverified")
 FINDING_KEYS = ("code", "severity", "points", "count", "title", "fingerprint", "evidence", "hint", "for_reference",
                 "silenced", "silence_reason")
 
@@ -27,10 +28,10 @@ def full_document(session: Session, judgement: Judgement, timezone: str) -> dict
 def contract_document(full: dict) -> dict:
     """Trim the full document to the public JSON contract (DESIGN.md), plus the score's explanation:
     per site `role` (site | portal_page | portal), `indicators` (points, cap, taken, the findings behind
-    them) and `consolidation` (state at
-    the check time against the unit's form, what the scan saw), per finding `hint`,
+    them), `consolidation` (state at the check time against the unit's form, what the scan saw) and
+    `unverified` (what could not be read, with the reason: never a finding), per finding `hint`,
     `for_reference` (a deduction on a vetoed site) and `silenced` / `silence_reason`."""
     return {"scan": {k: full["scan"][k] for k in ("id", "as_of", "profile")},
-            "sites": [{**{k: site[k] for k in SITE_KEYS},
+            "sites": [{**{k: site.get(k) for k in SITE_KEYS},
                        "findings": [{k: f[k] for k in FINDING_KEYS} for f in site["findings"]]}
                       for site in full["sites"]]}

@@ -182,7 +182,7 @@ def site_document(site: Site, judged=None, snapshot: SiteSnapshot | None = None,
         return {"unit": site.unit, "url": site.url, "verdict": UNCHECKED, "vetoed": False, "score": None,
                 "stats": {"pages": 0, "links": 0, "broken_links": 0, "columns": 0}, "findings": [],
                 "unit_kind": site.unit_kind, "plan": site.plan, "note": UNREGISTERED, "indicators": {},
-                "columns": [], "consolidation": consolidation, "role": site.role}
+                "columns": [], "consolidation": consolidation, "role": site.role, "unverified": []}
     columns = [{"name": c.name, "url": c.url, "category": category(c, profile), "newest_date": c.newest_date.isoformat() if c.newest_date else None,
                 "items": c.item_count, "dated": c.dated_count, "blank": c.blank, "from_home": c.from_home,
                 "unverified": c.unverified}
