@@ -163,6 +163,11 @@ def test_switched_off_lists_are_unverified_never_blank_or_stale(read_off, key, r
     assert {column["url"] for column in columns.values()} <= listed
 
 
+def test_switched_off_lists_show_on_the_sheets_as_could_not_verify(read_off):
+    sheets = "\n".join(p.read_text(encoding="utf-8") for p in (read_off.config.parent / "out" / "sheets").glob("*.html"))
+    assert "无法核实的项目" in sheets and hanweb.UNREAD in sheets and "无法核实：" + jsonlist.UNREAD in sheets
+
+
 def test_switched_off_trs_reads_the_first_page_only(read_off):
     columns = read_off.columns("trs")
     assert _facts(columns, "工作动态") == (10, read_off.day(0), False, None)
