@@ -8,11 +8,29 @@ _LABEL = {"dns": "域名无法解析", "connect": "无法连接", "timeout": "�
           "tls": "证书/加密连接错误"}
 
 
+def _failure(error: str | None, status: int | None) -> str:
+    return _LABEL.get(error or "", f"HTTP {status}" if status else (error or "失败"))
+
+
+def _try(entry: dict) -> str:
+    if entry.get("error") == "host_down":
+        return "该网站其他链接重试仍失败，未再重试"
+    limit = f"（限时 {entry['timeout_s']:g} 秒）" if entry.get("timeout_s") else ""
+    return _failure(entry.get("error"), entry.get("status")) + limit
+
+
 def describe(target) -> str:
-    what = _LABEL.get(target.error or "", f"HTTP {target.status}" if target.status else (target.error or "失败"))
+    what = _failure(target.error, target.status)
     if target.redirects:
         what += "（经 " + " → ".join(f"{r[1]}" for r in target.redirects) + " 跳转）"
     return what
+
+
+def tries_text(target) -> str:
+    """What happened on each try: the crawl's, then the second try after the crawl."""
+    if len(target.tries) < 2:
+        return ""
+    return "；检测中" + _try(target.tries[0]) + "，检测结束后重试：" + _try(target.tries[1])
 
 
 @rule("D2", "链接可用性", "deduction",
@@ -28,6 +46,6 @@ def broken_links(snap, profile):
         findings.append(RULES["D2"].finding(
             snap, target.url, points=rate,
             evidence=[Evidence(url=target.url, source=target.sources[0] if target.sources else None,
-                               detail=f"{describe(target)}；链接所在页面：{sources}")],
+                               detail=f"{describe(target)}{tries_text(target)}；链接所在页面：{sources}")],
             title=f"{where}失效链接（{describe(target)}）"))
     return findings

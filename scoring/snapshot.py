@@ -19,6 +19,7 @@ class Target:
     redirects: list = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     on_home: bool = False
+    tries: list[dict] = field(default_factory=list)   # the crawl's try and the second try after it
 
 
 @dataclass

@@ -152,6 +152,9 @@ class CrawlSettings(Strict):
     total_concurrency: int = Field(gt=0)
     retry_after_max_seconds: float = Field(ge=0)
     retries: int = Field(ge=0)
+    # Second tries after the crawl for targets that timed out or refused a connection during it
+    second_try_timeout_seconds: float = Field(40, gt=0)
+    second_try_concurrency: int = Field(4, gt=0)
     obey_robots_txt: bool = False
     check_external_links: bool = True
     hosts: dict[str, str] = {}           # name -> address, answered without DNS

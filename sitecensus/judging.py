@@ -39,17 +39,18 @@ def _home(session: Session, site: Site) -> tuple[Home | None, dict]:
 
 def _targets(session: Session, site: Site, home_urls: set[str]) -> list[Target]:
     rows = session.execute(
-        select(Link.target, Link.source, Link.kind, Fetch.outcome, Fetch.status, Fetch.error, Fetch.redirects)
+        select(Link.target, Link.source, Link.kind, Fetch.outcome, Fetch.status, Fetch.error, Fetch.redirects,
+               Fetch.tries)
         .join(Fetch, (Fetch.scan_id == site.scan_id) & (Fetch.url == Link.target))
         .where(Link.site_id == site.id, Fetch.outcome != "ok")
         .order_by(Link.id))
     own = netloc(site.url)
     targets: dict[str, Target] = {}
-    for target, source, kind, outcome, status, error, redirects in rows:
+    for target, source, kind, outcome, status, error, redirects, tries in rows:
         t = targets.get(target)
         if t is None:
             t = targets[target] = Target(url=target, kind=kind, internal=netloc(target) == own, outcome=outcome,
-                                         status=status, error=error, redirects=redirects or [])
+                                         status=status, error=error, redirects=redirects or [], tries=tries or [])
         if source not in t.sources:
             t.sources.append(source)
         t.on_home = t.on_home or source in home_urls

@@ -29,6 +29,7 @@ from crawler.extract.page import ExtractOptions
 from crawler.extract.textscan import Entry, TextMatcher
 from crawler.items import FetchItem, PageItem
 from crawler.probe import probe_rounds, tls_round
+from crawler.retry import RETRIED_ERRORS, second_tries
 from crawler.render import RenderOptions, scrapy_settings as render_settings
 from crawler.resolver import HostsMap
 from scoring.profile import Profile
@@ -181,6 +182,42 @@ class StoreSink:
                     rows.clear()
         self.pending = 0
         self.flushed_at = time.monotonic()
+
+
+def second_try_failures(sessions: sessionmaker[Session], scan_id: int, config: Config) -> tuple[int, int]:
+    """Ask again, after the crawl, every target that timed out or refused a connection (crawler/retry.py);
+    store both tries on the fetch. Returns (tried, recovered)."""
+    from crawler.spiders.site import outcome_of
+
+    crawl = config.settings.crawl
+    with sessions() as session:
+        failed = session.execute(select(Fetch.id, Fetch.url, Fetch.error).where(
+            Fetch.scan_id == scan_id, Fetch.outcome == "broken", Fetch.error.in_(RETRIED_ERRORS))).all()
+    if not failed:
+        return 0, 0
+    log.info("second tries: %s targets that timed out or refused a connection", len(failed))
+    results = asyncio.run(second_tries(sorted({url for _, url, _ in failed}), crawl.second_try_timeout_seconds,
+                                       crawl.user_agent, crawl.second_try_concurrency,
+                                       HostsMap(crawl.hosts, crawl.resolve_only_listed)))
+    recovered = 0
+    with sessions.begin() as session:
+        for fetch_id, url, first_error in failed:
+            second = results.get(url)
+            if second is None:   # its host failed another target's second try: not asked again
+                session.execute(update(Fetch).where(Fetch.id == fetch_id).values(
+                    tries=[{"error": first_error}, {"error": "host_down"}]))
+                continue
+            if second.status is not None:
+                outcome, error = outcome_of(second.status), None if second.status < 400 else f"http_{second.status}"
+            else:
+                outcome, error = "broken", second.error
+            recovered += outcome != "broken"
+            tries = [{"error": first_error},
+                     {"status": second.status, "error": second.error, "timeout_s": crawl.second_try_timeout_seconds}]
+            session.execute(update(Fetch).where(Fetch.id == fetch_id).values(
+                outcome=outcome, status=second.status, error=error, tries=tries))
+    log.info("second tries: %s of %s answered this time", recovered, len(failed))
+    return len(failed), recovered
 
 
 def _probe_thread(urls: list[str], config: Config, out: list, tls: dict, rounds: int | None = None) -> threading.Thread:
@@ -359,6 +396,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
     sink.flush()
     if sink.interrupted:
         return True
+    second_try_failures(sessions, scan_id, config)
     if prober:
         probes_cfg = config.settings.probes
         prober.join(probes_cfg.per_scan * probes_cfg.timeout_seconds + (probes_cfg.per_scan - 1) * probes_cfg.spacing_seconds

@@ -86,6 +86,7 @@ class Fetch(Base):
     bytes: Mapped[int] = mapped_column(Integer, default=0)
     elapsed_ms: Mapped[int | None] = mapped_column(Integer)
     fetched_at: Mapped[str | None] = mapped_column(String(32))
+    tries: Mapped[list | None] = mapped_column(JSON)   # [{error|status, timeout_s}] when tried again after the crawl
     __table_args__ = (Index("ix_fetches_scan_url", "scan_id", "url"),)
 
 
