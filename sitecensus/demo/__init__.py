@@ -87,6 +87,7 @@ def write_demo_config(directory: Path, urls: dict[str, str], today: date, out_di
     settings["platforms"] = {"disclosure": [platform], "service": [platform]}
     # Loopback demo sites: politeness limits lifted, short timeouts so the hanging link costs seconds.
     settings["crawl"].update(per_host_concurrency=4, per_host_delay_seconds=0, download_timeout_seconds=3, retries=0,
+                             second_try_timeout_seconds=4,
                              resolve_only_listed=True,   # every demo address is 127.0.0.1: no DNS query leaves
                              hosts={UNREGISTERED_HOST: "127.0.0.1", LOOKALIKE_HOST: "127.0.0.1"})
     settings["district_domains"] = ["bl.gov.cn"]

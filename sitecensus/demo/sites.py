@@ -299,6 +299,7 @@ class _Writer:
         pages["/old2/index.html"] = Reply(302, b"", headers={"Location": "/tzgg/"})
         pages["/moved.html"] = Reply(301, b"", headers={"Location": "/gone.html"})
         pages["/error.html"] = Reply(500, "<html><body>服务器内部错误</body></html>".encode())
+        # hangs past the crawl's timeout and the second try's (sitecensus/demo/__init__.py: 3 s, 4 s)
         pages["/slow.html"] = Reply(200, b"<html><body>slow</body></html>", delay=6.0)
         html = (self.head(f"相关链接_{self.spec.site_name}", "相关链接") + self.nav() +
                 '<div class="position">当前位置：<a href="/">首页</a> &gt; 相关链接</div><div class="article"><h1>相关链接</h1>'
