@@ -37,7 +37,8 @@ def inspect_page(url: str, config: Config) -> dict:
         facts = analyse_page(str(response.url), body, ctype, today, options, is_home=is_home)
         further = [r for reading in readings for r in reading.requests]
         data = [_read_data(client, request, today, options.min_list_items)
-                for request in [r for r in further if r.kind == "data"][:MAX_DATA_REQUESTS]]
+                for request in [r for r in further if r.kind == "data"
+                                and httpx.URL(r.url).host == response.url.host][:MAX_DATA_REQUESTS]]   # as a scan: own host only
         families.merge_readings(facts, readings + data, unread, options.min_list_items)
     profile = config.profile()
     result = facts.to_dict()
@@ -74,9 +75,9 @@ def _read_data(client: httpx.Client, request: families.Request, today, min_items
                                 data=request.form if request.method == "POST" else None,
                                 headers={"X-Requested-With": "XMLHttpRequest"})
     except httpx.HTTPError:
-        return families.Reading(request.family, failed=families.FAMILIES[request.family].UNREAD)
+        return families.not_read(request.family)
     if answer.status_code != 200:
-        return families.Reading(request.family, failed=families.FAMILIES[request.family].UNREAD)
+        return families.not_read(request.family)
     page = families.Page(str(answer.url), answer.content, answer.headers.get("content-type"), today, min_items)
     return families.read_data(page, request)
 

@@ -110,13 +110,18 @@ def read_page(page: Page, enabled: frozenset[str] | set[str]) -> tuple[list[Read
     return readings, unread
 
 
+def not_read(name: str) -> Reading:
+    """A family's reading that read nothing (no answer, an error page), with its reason."""
+    return Reading(name, failed=FAMILIES[name].UNREAD)
+
+
 def read_data(page: Page, request: Request) -> Reading:
     """The answer to a family's own data request; a failure is reported on the reading, never raised."""
     try:
         return FAMILIES[request.family].read_data(page, request)
     except Exception:  # noqa: BLE001
         log.exception("family %s failed on data %s", request.family, page.url)
-        return Reading(request.family, failed=FAMILIES[request.family].UNREAD)
+        return not_read(request.family)
 
 
 def merge_readings(facts, readings: list[Reading], unread: list[dict], min_items: int) -> None:

@@ -34,6 +34,7 @@ class FamilyCrawling:
         self.families_enabled = frozenset(settings.getlist("SITECENSUS_FAMILIES", list(families.ALL)))
         self.includes: dict[str, bytes | None] = {}     # script URL -> body (None: could not be loaded)
         self.include_waiters: dict[str, list] = {}      # script URL -> pages waiting for it
+        self.includes_missing: dict[str, set[str]] = {}  # page URL -> script URLs it still waits for
 
     def _family_page(self, url: str, body: bytes, ctype: str | None) -> families.Page:
         return families.Page(url, body, ctype, self.reference, self.options.min_list_items)
@@ -51,6 +52,7 @@ class FamilyCrawling:
     def _wait_for_includes(self, response, pending: list[families.Request]):
         """Load the scripts whose output belongs to this page; the page is read when all are in."""
         self.parsed.discard(response.url)
+        self.includes_missing[response.url] = {request.url for request in pending}
         for request in pending:
             waiting = self.include_waiters.setdefault(request.url, [])
             waiting.append(response)
@@ -77,12 +79,11 @@ class FamilyCrawling:
     def _include_done(self, url: str, body: bytes | None):
         self.includes[url] = body
         for page in self.include_waiters.pop(url, []):
-            if page.url not in self.parsed and not any(u in self.include_waiters for u in self._waits_of(page)):
+            missing = self.includes_missing.get(page.url, set())
+            missing.discard(url)
+            if not missing and page.url not in self.parsed:
+                self.includes_missing.pop(page.url, None)
                 yield from self.parse_page(page)
-
-    def _waits_of(self, response) -> list[str]:
-        page = self._family_page(response.url, response.body, None)
-        return [url for _, url in families.docwrite.candidates(page)]
 
     def _merge_families(self, facts: PageFacts, result: FamilyPass) -> None:
         families.merge_readings(facts, result.readings, result.unread, self.options.min_list_items)
@@ -117,7 +118,7 @@ class FamilyCrawling:
         if fetch.outcome == "ok":
             reading = families.read_data(self._family_page(response.url, response.body, ctype), request)
         else:
-            reading = families.Reading(request.family, failed=families.FAMILIES[request.family].UNREAD)
+            reading = families.not_read(request.family)
         facts = self._data_facts(response.url, request, reading)
         depth = response.meta.get("depth", 0)
         yield PageItem(fetch=fetch, depth=depth, referrer=response.meta.get("referrer"), is_home=False,
@@ -128,7 +129,7 @@ class FamilyCrawling:
     def on_family_data_error(self, failure):
         """No answer at all: the list page's column gets the reason (an empty data page carrying it)."""
         request: families.Request = failure.request.meta["family_request"]
-        reading = families.Reading(request.family, failed=families.FAMILIES[request.family].UNREAD)
+        reading = families.not_read(request.family)
         facts = self._data_facts(failure.request.url, request, reading)
         for fetch in self.on_error(failure):
             yield PageItem(fetch=fetch, depth=failure.request.meta.get("depth", 0),
