@@ -88,9 +88,8 @@ def _extension(url: str) -> str:
     return name[dot:].lower() if dot > 0 else ""
 
 
-def kind_of(url: str, tag: str = "a") -> str:
-    """The kind a URL's extension tells (attachment, image, media, style, script), else page. `tag` is
-    accepted for callers that name the element; only the extension decides."""
+def kind_of(url: str) -> str:
+    """The kind a URL's extension tells (attachment, image, media, style, script), else page."""
     ext = _extension(url)
     if ext in ATTACHMENT_EXTENSIONS:
         return "attachment"

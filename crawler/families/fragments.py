@@ -80,7 +80,7 @@ def json_items(records: list[dict], base_url: str, encoding: str, reference: dat
         title = " ".join(str(title).split())[:200]
         items.append(Item(title=title, url=url, date=found.value.isoformat() if found else None,
                           year_inferred=bool(found and found.year_inferred)))
-        links.append(Link(url, "a", kind_of(url, "a"), title))
+        links.append(Link(url, "a", kind_of(url), title))
     return ItemGroup(items=items), links
 
 
