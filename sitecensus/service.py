@@ -8,7 +8,9 @@ scans' database runs the weekly full scan, the home-page probe rounds and the da
   in-process, and a crash of the child cannot take the scheduler down. The child holds the scan
   lock (sitecensus/lock.py), so scans never overlap, whoever started them.
 - SIGINT/SIGTERM: no new runs start, a running scan is asked to stop (it saves what it fetched and
-  marks itself interrupted), the running probe round finishes, then the process exits.
+  marks itself interrupted), the running probe round finishes, then the process exits with status 0.
+  A repeated SIGTERM is the same request (`timeout`, process managers and `kill` on the process group
+  deliver it twice); only a second Ctrl-C stops at once.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
+from sitecensus import stopflag
 from sitecensus.availability import probe_and_store
 from sitecensus.config import Config, load_config
 from sitecensus.lock import EXIT_BUSY
@@ -47,6 +50,7 @@ JOB_NAMES = {"weekly-scan": "每周全面检测", "probes": "首页可用性探�
 
 _children: set[subprocess.Popen] = set()
 _children_lock = threading.Lock()
+_stopping = threading.Event()   # set under _children_lock: no scan child starts once the stop has begun
 
 
 @lru_cache(maxsize=4)
@@ -80,10 +84,13 @@ def probe_job(config_dir: str) -> None:
 def scan_job(config_dir: str) -> None:
     """Run `sitecensus scan` in a child process, its output into the log."""
     command = [sys.executable, "-m", "sitecensus", "scan", "--config", config_dir]
-    # A session of its own: Ctrl-C in the service's terminal reaches the service, which stops the child.
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             text=True, encoding="utf-8", errors="replace", start_new_session=True)
-    with _children_lock:
+    with _children_lock:   # a job already handed to a worker when the stop began must not start a scan now
+        if _stopping.is_set():
+            log.warning("服务正在停止，本次每周全面检测不再启动")
+            return
+        # A session of its own: Ctrl-C in the service's terminal reaches the service, which stops the child.
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 text=True, encoding="utf-8", errors="replace", start_new_session=True)
         _children.add(child)
     log.info("每周全面检测开始（子进程 %s）", child.pid)
     tail: deque[str] = deque(maxlen=60)
@@ -193,6 +200,7 @@ def heartbeat(sessions: sessionmaker[Session], started: bool = False, stopped: b
 
 def _stop_children(grace: float) -> None:
     with _children_lock:
+        _stopping.set()
         children = list(_children)
     for child in children:
         log.info("正在停止检测子进程 %s（最多等待 %g 秒让它保存已抓取的内容）", child.pid, grace)
@@ -224,16 +232,18 @@ def setup_logging(config: Config, log_file: str | None) -> None:
 
 
 def serve(config_dir: str, log_file: str | None = None) -> int:
-    stop = threading.Event()
-    signals_seen: list[int] = []
+    # A SIGTERM that came while the program was still importing set stopflag (see __main__.py): stop at once.
+    stop = stopflag.requested
+    signals_seen: list[int] = [signal.SIGTERM] if stop.is_set() else []
 
     def on_signal(signum, _frame):
         signals_seen.append(signum)
-        if len(signals_seen) > 1:   # a second Ctrl-C: stop now; a half-done scan is marked interrupted on next start
+        if signum == signal.SIGINT and signals_seen.count(signal.SIGINT) > 1:
+            # a second Ctrl-C: stop now; a half-done scan is marked interrupted on next start
             for child in list(_children):
                 child.kill()
             os._exit(1)
-        stop.set()
+        stop.set()   # a repeated SIGTERM asks for the same stop again: the stop under way goes on
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -247,9 +257,10 @@ def serve(config_dir: str, log_file: str | None = None) -> int:
     scheduler.start(paused=True)
     sync_jobs(scheduler, config, config_dir)
     heartbeat(sessions, started=True)
-    scheduler.resume()
-    log.info("sitecensus 服务已启动（进程 %s，数据库 %s）；按 Ctrl-C 或发送 SIGTERM 停止", os.getpid(),
-             config.settings.store_url)
+    if not stop.is_set():   # asked to stop while starting: run nothing
+        scheduler.resume()
+        log.info("sitecensus 服务已启动（进程 %s，数据库 %s）；按 Ctrl-C 或发送 SIGTERM 停止", os.getpid(),
+                 config.settings.store_url)
     while not stop.wait(60):
         heartbeat(sessions)
     log.info("收到 %s，正在停止：不再启动新任务，等待正在运行的任务结束", signal.Signals(signals_seen[0]).name)
@@ -258,5 +269,8 @@ def serve(config_dir: str, log_file: str | None = None) -> int:
     scheduler.shutdown(wait=True)
     mark_stale_scans(sessions)   # a scan child that had to be killed leaves no 'running' scan behind
     heartbeat(sessions, stopped=True)
+    # Stopped: a late duplicate SIGTERM must not turn a clean exit into death by signal while Python shuts
+    # down (it restores the default action of handled signals then, but leaves ignored ones ignored).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     log.info("sitecensus 服务已停止")
     return 0

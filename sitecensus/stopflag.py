@@ -1,4 +1,4 @@
-"""A scanning process's stop request (SIGTERM), in a module light enough to be imported before
+"""A scanning process's (or the service's) stop request (SIGTERM), in a module light enough to be imported before
 anything else: a SIGTERM that arrives while the program is still importing then stops the scan at
 its next safe point instead of killing the process outright.
 
@@ -8,7 +8,8 @@ import signal
 import threading
 
 requested = threading.Event()
-SCANNING_COMMANDS = ("scan", "audit", "recheck", "demo")
+# Commands that stop at a safe point on SIGTERM (the service too: a stop while it starts is a clean stop).
+SCANNING_COMMANDS = ("scan", "audit", "recheck", "demo", "serve")
 
 
 def request(_signum=None, _frame=None) -> None:
