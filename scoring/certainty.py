@@ -49,4 +49,6 @@ def unverified_items(snap) -> list[dict]:
         out.append({"what": "首页更新情况（V2 首页不更新、D3 首页栏目信息更新量）", "url": snap.url, "reason": reason})
     out += [{"what": f"栏目“{c.name}”的更新情况", "url": c.url, "reason": c.unverified}
             for c in snap.columns if c.unverified]
+    if snap.crawl is not None:   # the site's budgets (pages, link checks, time) and crawler traps
+        out += [{"what": what, "url": url or snap.url, "reason": reason} for what, url, reason in snap.crawl.left()]
     return out

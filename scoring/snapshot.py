@@ -113,6 +113,41 @@ class LinkFact:
 
 
 @dataclass
+class CrawlBudget:
+    """What the site's per-scan budgets left undone (Site.crawl, written by the spider when it closed)."""
+
+    pages_left: int = 0          # internal pages not crawled: max_pages_per_site reached
+    page_budget: int = 0
+    checks_left: int = 0         # link targets not checked: max_link_checks_per_site reached
+    check_budget: int = 0
+    timed_out: bool = False      # max_minutes_per_site reached (Scrapy's closespider_timeout)
+    minutes_budget: float = 0
+    traps: int = 0               # URLs refused as crawler traps (crawler/traps.py)
+    trap_examples: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, stored: dict | None) -> "CrawlBudget | None":
+        if not stored:
+            return None
+        return cls(**{k: stored[k] for k in cls.__dataclass_fields__ if k in stored})
+
+    def left(self) -> list[tuple[str, str | None, str]]:
+        """(what, url, reason) of each budget that left something unchecked, in Chinese."""
+        out = []
+        if self.timed_out:
+            out.append(("网站页面和链接", None, f"检测用时达到每站 {self.minutes_budget:g} 分钟的上限，其余页面和链接未检查"))
+        if self.pages_left:
+            out.append(("网站页面", None, f"{self.pages_left} 个页面未抓取（超出每站 {self.page_budget} 个页面的上限）"))
+        if self.checks_left:
+            out.append(("链接是否有效", None, f"{self.checks_left} 个链接未检查（超出每站 {self.check_budget} 个链接的检查上限）"))
+        if self.traps:
+            example = self.trap_examples[0] if self.trap_examples else None
+            out.append(("疑似无限循环的网址", example,
+                        f"{self.traps} 个疑似无限循环的网址未抓取" + (f"（如 {example}）" if example else "")))
+        return out
+
+
+@dataclass
 class SiteSnapshot:
     unit: str
     url: str
@@ -134,6 +169,7 @@ class SiteSnapshot:
     role: str = "site"           # site | portal_page (a unit's page retained on the portal)
     page_links: list[LinkFact] = field(default_factory=list)   # portal pages: every link on the page
     silences: list[dict] = field(default_factory=list)   # [{rule, url (glob or None), reason}]
+    crawl: CrawlBudget | None = None   # what the per-site budgets left unchecked (None: nothing recorded)
 
     def notes_by(self, kinds: tuple[str, ...], key) -> dict[str, list[PageNote]]:
         """Notes of these kinds grouped by key(note), in page order."""

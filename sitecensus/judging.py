@@ -15,8 +15,8 @@ from scoring.profile import Profile
 from scoring.consolidation import consolidation_state
 from scoring.score import UNCHECKED, judge
 from scoring.updates import category
-from scoring.snapshot import (ColumnFact, Context, Home, LinkFact, PageNote, Plan, ProbeFact, SiteSnapshot,
-                              Target)
+from scoring.snapshot import (ColumnFact, Context, CrawlBudget, Home, LinkFact, PageNote, Plan, ProbeFact,
+                              SiteSnapshot, Target)
 from sitecensus.config import Config
 from sitecensus.store import Column, Fetch, Judgement, Link, Page, Probe, Problem, Result, Scan, Site
 
@@ -164,7 +164,8 @@ def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profi
         service_links=_service_links(session, site, profile.services.online_keywords),
         link_hosts=_link_hosts(session, site),
         no_external_services=bool((site.flags or {}).get("no_external_services")),
-        silences=_current_silences(session, config, site), tls=site.tls, role=site.role)
+        silences=_current_silences(session, config, site), tls=site.tls, role=site.role,
+        crawl=CrawlBudget.of(site.crawl))
     if site.role == "portal_page":
         snap.page_links = [LinkFact(source, target, kind, text or "", None) for source, target, kind, text in
                            session.execute(select(Link.source, Link.target, Link.kind, Link.text)

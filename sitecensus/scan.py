@@ -33,6 +33,7 @@ from crawler.retry import RETRIED_ERRORS, second_tries
 from crawler.render import RenderOptions, scrapy_settings as render_settings
 from crawler.resolver import HostsMap
 from scoring.profile import Profile
+from scoring.snapshot import CrawlBudget
 from sitecensus.config import Config, Dictionaries, Unit
 from sitecensus.availability import save_probes
 from sitecensus import stopflag
@@ -96,6 +97,9 @@ def scrapy_settings(config: Config, log_file: Path | None, sites: int = 1):
         "RETRY_TIMES": crawl.retries,
         "SITECENSUS_RETRY_AFTER_MAX": crawl.retry_after_max_seconds,
         "SITECENSUS_MAX_PAGES": crawl.max_pages_per_site,
+        "SITECENSUS_MAX_LINK_CHECKS": crawl.max_link_checks_per_site,
+        "CLOSESPIDER_TIMEOUT": crawl.max_minutes_per_site * 60,   # per crawler, i.e. per site (one crawler each)
+        "SITECENSUS_TRAPS": [crawl.trap_max_url_chars, crawl.trap_max_segment_repeats, crawl.trap_max_calendar_values],
         "SITECENSUS_MAX_DEPTH": crawl.max_depth,
         "SITECENSUS_CHECK_EXTERNAL": crawl.check_external_links,
         "SITECENSUS_HOSTS": crawl.hosts,
@@ -140,6 +144,15 @@ class StoreSink:
     def spider_closed(self, site: str, reason: str) -> None:
         if reason == "shutdown":   # Scrapy's reason when SIGINT/SIGTERM stopped the crawl
             self.interrupted = True
+
+    def crawl_report(self, site: str, report: dict) -> None:
+        """What a site's budgets left undone (SiteSpider.budget_report), stored on the site when its spider closes."""
+        self.flush()
+        with self.sessions.begin() as session:
+            session.execute(update(Site).where(Site.id == self.site_ids[site]).values(crawl=report))
+        left = CrawlBudget.of(report).left()
+        if left:
+            log.info("%s：%s", site, "；".join(reason for _, _, reason in left))
 
     def accept(self, item) -> None:
         if isinstance(item, PageItem):

@@ -63,6 +63,7 @@ class Site(Base):
     pinned: Mapped[list] = mapped_column(JSON, default=list)   # pinned columns from units.yaml
     flags: Mapped[dict] = mapped_column(JSON, default=dict)    # unit flags (no_external_services, silence)
     tls: Mapped[dict | None] = mapped_column(JSON)             # HTTPS facts (crawler.probe.tls_status)
+    crawl: Mapped[dict | None] = mapped_column(JSON)           # what the site's budgets left undone (SiteSpider.budget_report)
     state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | crawled | unregistered | failed
     error: Mapped[str | None] = mapped_column(Text)
     scan: Mapped[Scan] = relationship(back_populates="sites")

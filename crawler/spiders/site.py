@@ -18,6 +18,7 @@ from crawler.extract.links import netloc
 from crawler.extract.page import ExtractOptions, analyse_page
 from crawler.items import FetchItem, PageItem
 from crawler.spiders.families import FamilyCrawling
+from crawler.traps import TrapGuard
 from crawler import render
 
 _HTML_TYPES = ("text/html", "application/xhtml")
@@ -78,6 +79,11 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         self.parsed: set[str] = set()
         self.depth_override = max_depth  # a retained portal page: that page and its links only
         self.also = [u for u in (also or []) if netloc(u) in self.netlocs and u != url]   # a re-check's pages
+        # Budget counters (reported when the spider closes): distinct URLs, so a link on every page counts once
+        self.link_checks = 0
+        self.pages_left: set[str] = set()     # internal pages not crawled: the page budget was spent
+        self.checks_left: set[str] = set()    # targets not checked: the link-check budget was spent
+        self.trapped: dict[str, str] = {}     # url -> trap kind (crawler/traps.py), never requested
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -86,6 +92,9 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         spider.max_depth = (spider.depth_override if spider.depth_override is not None
                             else crawler.settings.getint("SITECENSUS_MAX_DEPTH", 8))
         spider.check_external = crawler.settings.getbool("SITECENSUS_CHECK_EXTERNAL", True)
+        spider.max_link_checks = crawler.settings.getint("SITECENSUS_MAX_LINK_CHECKS", 5000)
+        spider.minutes_budget = crawler.settings.getfloat("CLOSESPIDER_TIMEOUT") / 60
+        spider.traps = TrapGuard(*crawler.settings.getlist("SITECENSUS_TRAPS", [2000, 3, 50]))
         crawler.signals.connect(spider._stop_check_downloads, signal=signals.headers_received)
         spider._setup_render(crawler.settings)
         spider._setup_families(crawler.settings)
@@ -102,6 +111,18 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         # "shutdown" means SIGINT/SIGTERM stopped the crawl: the sink marks the scan interrupted
         if self.sink is not None:
             self.sink.spider_closed(self.site_key, reason)
+            self.sink.crawl_report(self.site_key, self.budget_report(reason))
+
+    def budget_report(self, reason: str) -> dict:
+        """What the site's budgets left undone (stored as Site.crawl; scoring/certainty.py words it)."""
+        kinds: dict[str, int] = {}
+        for kind in self.trapped.values():
+            kinds[kind] = kinds.get(kind, 0) + 1
+        return {"reason": reason, "timed_out": reason == "closespider_timeout", "minutes_budget": self.minutes_budget,
+                "pages_left": len(self.pages_left), "page_budget": self.max_pages,
+                "link_checks": self.link_checks, "checks_left": len(self.checks_left),
+                "check_budget": self.max_link_checks, "traps": len(self.trapped), "trap_kinds": kinds,
+                "trap_examples": list(self.trapped)[:3]}
 
     def _stop_check_downloads(self, headers, body_length, request, spider):
         if request.meta.get("check_only"):
@@ -124,20 +145,37 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
                                     "is_home": is_home, "check_only": check_only, "first_url": url})
 
     def _follow(self, facts, response_url: str, depth: int):
+        """Crawl the site's pages, check every other target once, within the site's budgets; trap URLs
+        are never requested. Each link costs a few set lookups (a page may carry 100,000 links)."""
+        claimed = self.registry.claimed
         for link in facts.links:
             url = link.url
+            if url in self.crawl_claimed or url in self.trapped or (link.kind != "page" and url in claimed):
+                continue
             here = netloc(url)
             internal = here in self.netlocs
-            if (internal and link.kind == "page" and url not in self.crawl_claimed
-                    and depth + 1 <= self.max_depth and len(self.crawl_claimed) < self.max_pages):
-                self.crawl_claimed.add(url)
-                yield self._request(url, self.parse_page, depth + 1, response_url)
-                continue
-            if url in self.crawl_claimed or url in self.registry.claimed:
-                continue
             if not internal and (here in self.registry.site_netlocs or not self.check_external):
                 continue  # another spider of this scan crawls that site
-            self.registry.claimed.add(url)
+            crawlable = internal and link.kind == "page" and depth + 1 <= self.max_depth
+            if not crawlable and url in claimed:
+                continue
+            trap = self.traps.reason(url)
+            if trap:
+                self.trapped[url] = trap
+                continue
+            if crawlable:
+                if len(self.crawl_claimed) < self.max_pages:
+                    self.crawl_claimed.add(url)
+                    yield self._request(url, self.parse_page, depth + 1, response_url)
+                    continue
+                self.pages_left.add(url)   # past the page budget: checked as a link target instead
+                if url in claimed:
+                    continue
+            if self.link_checks >= self.max_link_checks:
+                self.checks_left.add(url)
+                continue
+            self.link_checks += 1
+            claimed.add(url)
             yield self._request(url, self.on_checked, depth + 1, response_url, method="HEAD", check_only=True)
 
     # ------------------------------------------------------------ responses
