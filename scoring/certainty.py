@@ -11,9 +11,15 @@ HOME_UNREAD = "首页内容由脚本生成，未能读取"
 
 
 def home_unread_reason(snap) -> str | None:
-    """Why the home page's lists could not be read, when they could not."""
+    """Why the home page's lists could not be read, when they could not. A page that was no page at all
+    (binary bytes, an error page served with status 200) stays unread even after rendering."""
     home = snap.home
-    if home is None or home.outcome != "ok" or home.rendered:
+    if home is None or home.outcome != "ok":
+        return None
+    whole = next((e for e in home.unread if e.get("whole_page")), None)
+    if whole is not None:
+        return whole.get("reason") or HOME_UNREAD
+    if home.rendered:
         return None
     if home.app_shell:
         return "首页为脚本应用外壳（单页应用），内容未能读取"

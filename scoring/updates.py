@@ -56,8 +56,15 @@ def _column_evidence(columns, profile, snap=None) -> list[Evidence]:
 
 
 def _home_judgeable(snap) -> bool:
-    """The home page was fetched and its lists were read (an unread script list proves nothing)."""
-    return snap.home is not None and snap.home.outcome == "ok" and (bool(snap.home.items) or not home_unread_reason(snap))
+    """The home page was fetched and its lists were read (an unread script list proves nothing), and some
+    item was seen, on it or in the second-level columns it leads to: a home from which nothing at all was
+    read is no evidence of staleness (an undated item that was seen counts as not updated, [C])."""
+    home = snap.home
+    if home is None or home.outcome != "ok":
+        return False
+    if home.items:
+        return True
+    return not home_unread_reason(snap) and any(c.item_count or c.blank for c in snap.columns if c.from_home)
 
 
 def _home_new_items(snap, days: int) -> tuple[int, str | None, bool, bool]:

@@ -9,6 +9,7 @@ from datetime import date
 import lxml.html
 from lxml import etree
 
+from crawler.extract import readable
 from crawler.extract.columns import (ItemGroup, column_key, extract_breadcrumb, extract_groups, extract_nav,
                                      extract_pagination, main_lists)
 from crawler.extract.footer import extract_identifiers
@@ -149,14 +150,39 @@ def _append_text(parent, text: str) -> None:
         last.tail = (last.tail or "") + text
 
 
+# Depths a too-deep page is flattened to before parsing again (libxml2's own limit with huge_tree: 2048).
+FLATTEN_DEPTHS = (1024, 256)
+
+
+def _too_deep(parser) -> bool:
+    """libxml2 stopped at its depth limit: everything after that point of the page is missing."""
+    return any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
+
+
+def _parse_once(text: str):
+    parser = _html_parser()
+    try:
+        return lxml.html.document_fromstring(text or "<html></html>", parser=parser), parser
+    except (etree.ParserError, ValueError):
+        parser = _html_parser("utf-8")
+        return lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser), parser
+
+
+def parse_text(text: str):
+    """The page's tree, whole: a nesting bomb (50,000 <div>) is flattened and parsed again, so that the
+    links, lists and footer after it are not lost."""
+    tree, parser = _parse_once(text)
+    for depth in FLATTEN_DEPTHS:
+        if not _too_deep(parser):
+            break
+        tree, parser = _parse_once(readable.flatten(text, depth))
+    _keep_after_stray_html_end(tree)
+    return tree
+
+
 def parse_tree(body: bytes, content_type: str | None):
     text, encoding = decode_html(body, content_type)
-    try:
-        tree = lxml.html.document_fromstring(text or "<html></html>", parser=_html_parser())
-    except (etree.ParserError, ValueError):
-        tree = lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=_html_parser("utf-8"))
-    _keep_after_stray_html_end(tree)
-    return tree, encoding
+    return parse_text(text), encoding
 
 
 def _drop_code(tree) -> None:
@@ -166,8 +192,14 @@ def _drop_code(tree) -> None:
 
 def analyse_page(url: str, body: bytes, content_type: str | None, reference: date,
                  options: ExtractOptions, is_home: bool = False) -> PageFacts:
-    tree, encoding = parse_tree(body, content_type)
+    source, encoding = decode_html(body, content_type)
     facts = PageFacts(url=url, encoding=encoding)
+    garbage = readable.not_a_page(body, source)
+    if garbage:   # no tree, no links, no text: nothing on it is a fact about the site
+        facts.unread = [readable.unread_entry(garbage)]
+        facts.kind = "home" if is_home else "other"
+        return facts
+    tree = parse_text(source)
     facts.hidden_links = hidden_offsite_links(tree, url, encoding)  # needs the <style> rules
     if not is_home:  # before _drop_code: a date written by a script is shown to the reader
         facts.article_date, facts.article_date_source = _article_date(tree, url, reference)
@@ -191,6 +223,9 @@ def analyse_page(url: str, body: bytes, content_type: str | None, reference: dat
     if is_home:
         facts.nav = extract_nav(tree, url, encoding)
         facts.notice = find_notice(tree, facts.content_chars, url, encoding, options.notice)
+        listed = any(len(g.items) >= options.min_list_items for g in main_lists(facts.groups))
+        if readable.error_page(facts.title, " ".join(content), text, listed):
+            facts.unread.append(readable.unread_entry(readable.ERROR_HOME))
     facts.kind = _kind(facts, is_home, options.min_list_items)
     # A service guide: an article titled 指南, or one whose own content (not the footer) shows several labels.
     if facts.kind == "article" and options.matcher is not None:
