@@ -239,13 +239,15 @@ def redirect(location: str) -> Reply:
 
 
 def calendar(path: str) -> Reply | None:
-    """An events calendar: every month links the previous and the next one, forever."""
+    """An events calendar: every month links the previous and the next one and its days, forever."""
     parts = urlsplit(path)
     if parts.path != "/calendar":
         return None
-    month = int((parse_qs(parts.query).get("month") or ["0"])[0] or 0)
-    return page("活动日历", f"<h1>活动日历 {month}</h1><a href='/calendar?month={month - 1}'>上一月</a>"
-                          f"<a href='/calendar?month={month + 1}'>下一月</a>")
+    query = parse_qs(parts.query)
+    month = int((query.get("month") or ["0"])[0] or 0)
+    days = "".join(f"<a href='/calendar?month={month}&day={d}'>{d}日</a>" for d in range(1, 29))
+    return page("活动日历", f"<h1>活动日历 {month} {query.get('day', [''])[0]}</h1>"
+                          f"<a href='/calendar?month={month - 1}'>上一月</a><a href='/calendar?month={month + 1}'>下一月</a>{days}")
 
 
 SOFT_404 = page("页面不存在", "<h1>页面不存在</h1><p>对不起，您访问的页面不存在或已被删除。</p>"
@@ -391,27 +393,28 @@ def _bad_certificate(ctx: Context):
 
 BOUNDED = lambda b: b.pages + 2 * b.link_checks + 2 * b.probes + 20  # noqa: E731 - pages, link checks (HEAD, then GET) and a little
 
+TOO_LARGE = r"过大|超过|太大|too_large"
 CASES: list[Case] = [
-    Case("hanging", "区发改局", lambda c: RawServer(_hang), False, r"超时|无响应"),
-    Case("dripping", "区科技局", lambda c: RawServer(_drip(1.0)), False, r"超时|无响应"),
+    Case("hanging", "区发改局", lambda c: RawServer(_hang), False, r"超时|无响应|timeout"),
+    Case("dripping", "区科技局", lambda c: RawServer(_drip(1.0)), False, r"超时|无响应|timeout"),
     Case("redirect_loop", "区教育局", lambda c: RouteServer(lambda p: redirect("/a" if p == "/" else "/")), False,
-         r"重定向", bound=lambda b: 3 * (b.probes + 2) * (b.redirects + 1)),
+         r"重定向|redirect", bound=lambda b: 3 * (b.probes + 2) * (b.redirects + 1)),
     Case("redirect_chain", "公安分局", lambda c: RouteServer(
-        lambda p: redirect(f"/r/{int(p.rsplit('/', 1)[1]) + 1 if p.startswith('/r/') else 1}")), False, r"重定向",
+        lambda p: redirect(f"/r/{int(p.rsplit('/', 1)[1]) + 1 if p.startswith('/r/') else 1}")), False, r"重定向|redirect",
          bound=lambda b: 3 * (b.probes + 2) * (b.redirects + 1)),
-    Case("big_body", "区民政局", lambda c: RawServer(_stream(50 * 1024 * 1024)), False, r"过大|超过|太大"),
+    Case("big_body", "区民政局", lambda c: RawServer(_stream(50 * 1024 * 1024)), False, TOO_LARGE),
     Case("gzip_bomb", "区司法局", lambda c: RouteServer(lambda p: Reply(200, gzip_bomb(), headers={"Content-Encoding": "gzip"})),
-         False, r"过大|超过|太大"),
-    Case("endless_chunked", "区财政局", lambda c: RawServer(_stream(None)), False, r"过大|超过|太大"),
-    Case("huge_header", "区人力社保局", lambda c: RawServer(_huge_header), False, r"响应头|头部|连接|无法读取|异常"),
-    Case("reset", "区住房和城乡建设局", lambda c: RawServer(_reset), False, r"连接|重置|中断"),
-    Case("short_body", "区交通运输局", lambda c: RawServer(_short_body), False, r"不完整|中断|连接|截断"),
-    Case("dns_failure", "区水利局", None, False, r"域名|解析|DNS", bound=lambda b: 0, host="gone.hostile.test"),
+         False, TOO_LARGE),
+    Case("endless_chunked", "区财政局", lambda c: RawServer(_stream(None)), False, TOO_LARGE),
+    Case("huge_header", "区人力社保局", lambda c: RawServer(_huge_header), False, r"响应头|头部|header|连接|connect"),
+    Case("reset", "区住房和城乡建设局", lambda c: RawServer(_reset), False, r"连接|重置|中断|reset|connect"),
+    Case("short_body", "区交通运输局", lambda c: RawServer(_short_body), False, r"不完整|中断|截断|连接|connect|data.?loss"),
+    Case("dns_failure", "区水利局", None, False, r"域名|解析|DNS|dns", bound=lambda b: 0, host="gone.hostile.test"),
     Case("antibot_403", "区农业农村局", lambda c: RouteServer(lambda p: page("访问被拦截", "您的访问被阻断，请开启JavaScript并完成人机验证", 403)),
          False, r"403|拒绝|拦截|阻断"),
     Case("throttled_429", "区商务局", lambda c: RouteServer(lambda p: page("请求过多", "请稍后再试", 429, {"Retry-After": "3600"})),
-         False, r"429|频繁|限制|拒绝"),
-    Case("binary", "区文化广电旅游局", lambda c: RouteServer(lambda p: binary_page()), False, r"乱码|无法识别|无法读取|不是网页|二进制"),
+         False, r"429|频繁|限流|限制"),
+    Case("binary", "区文化广电旅游局", lambda c: RouteServer(lambda p: binary_page()), False, r"乱码|无法识别|无法读取|不是网页|二进制|binary|garbage"),
     Case("soft_404", "区卫生健康局", lambda c: RouteServer(lambda p: SOFT_404), False, r"不存在|404", bound=BOUNDED),
     Case("calendar", "区退役军人事务局", lambda c: RouteServer(site("区退役军人事务局", "<a href='/calendar?month=0'>活动日历</a>", calendar)),
          True, bound=BOUNDED),
@@ -482,22 +485,26 @@ class HostileWorld:
         return {s.case.host: "127.0.0.1" for s in self.served.values() if s.case.host and s.server}
 
     def write_config(self, config: Path, out: Path, crawl: dict | None = None, probes: dict | None = None) -> Path:
-        """The shipped settings.yaml (as a user gets it) with the store, the portal, the hosts map and
-        resolve_only_listed (nothing may leave loopback), then `crawl` / `probes` overrides; a register
-        of one unit per case."""
-        portal = self.portal.base_url
-        write_demo_config(config, {"portal": portal, "external": portal}, date.today(), out, [])
-        settings = yaml.safe_load((REPO_CONFIG / "settings.yaml").read_text(encoding="utf-8"))
-        settings.update(store_url=f"sqlite:///{out / 'sitecensus.db'}", output_dir=str(out))
-        settings["portal"]["url"] = portal
-        settings["platforms"] = {"disclosure": [], "service": [portal.split("/")[2]]}
-        settings["crawl"].update(hosts=self.hosts(), resolve_only_listed=True, **(crawl or {}))
-        settings["probes"].update(**(probes or {}))
-        (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        """The shipped settings with a register of one unit per case (see write_config)."""
         units = [{"name": s.case.unit, "kind": "部门", "urls": [s.url]} for s in self.served.values()]
-        (config / "units.yaml").write_text(yaml.safe_dump({"units": units}, allow_unicode=True, sort_keys=False),
-                                           encoding="utf-8")
-        return config
+        return write_config(config, out, self.portal.base_url, units, self.hosts(), crawl, probes)
+
+
+def write_config(config: Path, out: Path, portal: str, units: list[dict], hosts: dict[str, str] | None = None,
+                 crawl: dict | None = None, probes: dict | None = None) -> Path:
+    """The shipped settings.yaml (as a user gets it) with the store, the portal, the hosts map and
+    resolve_only_listed (nothing may leave loopback), then `crawl` / `probes` overrides; `units` as the register."""
+    write_demo_config(config, {"portal": portal, "external": portal}, date.today(), out, [])
+    settings = yaml.safe_load((REPO_CONFIG / "settings.yaml").read_text(encoding="utf-8"))
+    settings.update(store_url=f"sqlite:///{out / 'sitecensus.db'}", output_dir=str(out))
+    settings["portal"]["url"] = portal
+    settings["platforms"] = {"disclosure": [], "service": [portal.split("/")[2]]}
+    settings["crawl"].update(hosts=hosts or {}, resolve_only_listed=True, **(crawl or {}))
+    settings["probes"].update(**(probes or {}))
+    (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (config / "units.yaml").write_text(yaml.safe_dump({"units": units}, allow_unicode=True, sort_keys=False),
+                                       encoding="utf-8")
+    return config
 
 
 def budget_of(config: Path) -> Budget:
