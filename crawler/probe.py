@@ -107,13 +107,26 @@ async def probe_round(urls: list[str], timeout: float, user_agent: str,
 
 
 async def probe_rounds(urls: list[str], rounds: int, spacing: float, timeout: float,
-                       user_agent: str, hosts: HostsMap | None = None) -> list[ProbeResult]:
+                       user_agent: str, hosts: HostsMap | None = None, stop=None) -> list[ProbeResult]:
+    """`rounds` rounds `spacing` seconds apart. Once `stop` (a threading.Event) is set no new round
+    starts: the rounds already taken are returned (an interrupted scan keeps them)."""
     results: list[ProbeResult] = []
     for index in range(rounds):
+        if await _stopped_within(stop, spacing if index else 0):
+            break
         results += await probe_round(urls, timeout, user_agent, hosts)
-        if index < rounds - 1:
-            await asyncio.sleep(spacing)
     return results
+
+
+async def _stopped_within(stop, seconds: float) -> bool:
+    """Wait `seconds`, waking early when `stop` is set; True if it is set."""
+    deadline = time.monotonic() + seconds
+    while stop is None or not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        await asyncio.sleep(min(left, 0.2))
+    return True
 
 
 async def tls_status(url: str, timeout: float, hosts: HostsMap | None = None) -> dict:

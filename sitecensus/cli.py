@@ -18,7 +18,7 @@ from rich.table import Table
 from sitecensus.config import ConsolidationForm, Unit, config_dir, load_config
 from sitecensus.lock import EXIT_BUSY, ScanBusy, ScanLock
 from sitecensus import stopflag
-from sitecensus.scan import EXIT_INTERRUPTED, ScanInterrupted
+from sitecensus.scan import EXIT_INTERRUPTED, ScanInterrupted, mark_stale_scans, stale_note
 from sitecensus.export import contract_document
 from sitecensus.yamlfile import ConfigError
 
@@ -106,6 +106,8 @@ def _crawl(application, units, as_of, profile, dashboard: bool = True):
                           f"用时 {last_line[0] - started:.0f} 秒", highlight=False)
 
         stopflag.install()   # the service stopping, systemd: stop at the next safe point
+        for stale in mark_stale_scans(application.sessions):   # killed (kill -9, power cut): say so once
+            err.print(stale_note(stale), style="yellow", highlight=False)
         try:
             return application.scan(units, as_of, profile, on_page, dashboard)
         except ConfigError as exc:

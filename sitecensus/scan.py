@@ -233,7 +233,8 @@ def second_try_failures(sessions: sessionmaker[Session], scan_id: int, config: C
     return len(failed), recovered
 
 
-def _probe_thread(urls: list[str], config: Config, out: list, tls: dict, rounds: int | None = None) -> threading.Thread:
+def _probe_thread(urls: list[str], config: Config, out: list, tls: dict, rounds: int | None = None,
+                  stop: threading.Event | None = None) -> threading.Thread:
     probes = config.settings.probes
     rounds = probes.per_scan if rounds is None else rounds
 
@@ -241,9 +242,11 @@ def _probe_thread(urls: list[str], config: Config, out: list, tls: dict, rounds:
     hosts = HostsMap(crawl.hosts, crawl.resolve_only_listed)
 
     async def both():
+        # TLS alongside the first round rather than after the last: an interrupted scan keeps its facts too
+        tls_facts = asyncio.ensure_future(tls_round(urls, probes.timeout_seconds, hosts))
         out.extend(await probe_rounds(urls, rounds, probes.spacing_seconds, probes.timeout_seconds,
-                                      crawl.user_agent, hosts))
-        tls.update(await tls_round(urls, probes.timeout_seconds, hosts))
+                                      crawl.user_agent, hosts, stop))
+        tls.update(await tls_facts)
 
     def run():
         try:
@@ -305,12 +308,18 @@ def mark_stale_scans(sessions: sessionmaker[Session]) -> list[int]:
         return [scan.id for scan in stale]
 
 
+def stale_note(scan_id: int) -> str:
+    """What the next scan, `status` and the service say of a scan whose process was killed."""
+    return f"第 {scan_id} 次检测上次未完成（进程已中止），已保存的页面保留，该次检测不评分"
+
+
 STOP_GRACE_SECONDS = 15   # after a stop request, how long the spiders get to close before the reactor stops
 
 
-def _stop_on_signals(process, sink: StoreSink) -> None:
+def _stop_on_signals(process, sink: StoreSink, stopping: threading.Event) -> None:
     """SIGINT/SIGTERM during the crawl: stop every spider gracefully (Scrapy closes them with reason
     'shutdown', so the sink marks the scan interrupted); a second signal stops the reactor at once.
+    `stopping` is set at any signal until the probes are saved (the prober starts no new round).
     Our own handlers rather than Scrapy's: a signal while Scrapy is still starting up would otherwise
     land as a KeyboardInterrupt inside Twisted, which logs it and crawls on."""
     from twisted.internet import reactor
@@ -330,6 +339,7 @@ def _stop_on_signals(process, sink: StoreSink) -> None:
     def on_signal(signum, _frame):
         seen.append(signum)
         sink.interrupted = True
+        stopping.set()
         reactor.callFromThread(stop_gracefully if len(seen) == 1 else stop_reactor)
 
     signal.signal(signal.SIGINT, on_signal)
@@ -391,7 +401,8 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
     probes: list = []
     tls: dict[str, dict] = {}
     started = time.monotonic()
-    prober = _probe_thread(list(site_ids), config, probes, tls, 0 if recheck_pages else None) if site_ids else None
+    stopping = threading.Event()   # asked to stop: during the crawl, the second tries or the wait for the probes
+    prober = _probe_thread(list(site_ids), config, probes, tls, 0 if recheck_pages else None, stopping) if site_ids else None
     if site_ids:
         process = CrawlerProcess(scrapy_settings(config, log_file, sites=len(site_ids)))
         registry = ScanRegistry({netloc(u) for u in site_ids if u not in portal_pages}, {config.settings.portal.host})
@@ -401,25 +412,33 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
                           options=options, sink=sink, registry=registry,
                           max_depth=0 if recheck_pages is not None else depth[url],
                           also=(recheck_pages or {}).get(url))
-        _stop_on_signals(process, sink)
+        _stop_on_signals(process, sink, stopping)
         if stopflag.requested.is_set():   # asked to stop while setting up: do not start the crawl
             sink.interrupted = True
         else:
             process.start(install_signal_handlers=False)
     sink.flush()
-    if sink.interrupted:
-        return True
-    second_try_failures(sessions, scan_id, config)
-    if prober:
+    if not sink.interrupted:
+        second_try_failures(sessions, scan_id, config)
+    if sink.interrupted:   # (also when asked to stop while setting up)
+        stopping.set()
+    if prober:   # once stopping, no new round starts: the round and TLS checks under way end within their timeouts
         probes_cfg = config.settings.probes
-        prober.join(probes_cfg.per_scan * probes_cfg.timeout_seconds + (probes_cfg.per_scan - 1) * probes_cfg.spacing_seconds
-                    + 2 * probes_cfg.timeout_seconds + 30)
+        all_rounds = (probes_cfg.per_scan * probes_cfg.timeout_seconds + (probes_cfg.per_scan - 1) * probes_cfg.spacing_seconds
+                      + 2 * probes_cfg.timeout_seconds + 30)
+        while prober.is_alive() and not stopping.is_set() and time.monotonic() - started < all_rounds:
+            prober.join(0.5)   # a stop asked for now still cuts the wait short
+        prober.join(2 * probes_cfg.timeout_seconds + 5)
         if prober.is_alive():
             log.error("home-page probes did not finish in time; the scan keeps the probes taken so far")
-    save_probes(sessions, probes, scan_id)
+    save_probes(sessions, list(probes), scan_id)
     with sessions.begin() as session:
-        for url, facts in tls.items():
+        for url, facts in dict(tls).items():
             session.execute(update(Site).where(Site.id == site_ids[url]).values(tls=facts))
+    if stopping.is_set():   # asked to stop during the crawl, the second tries or the wait for the probes
+        log.info("scan %s interrupted: kept %s pages, %s fetches, %s probes, TLS facts of %s sites", scan_id, sink.pages,
+                 sink.fetches, len(probes), len(tls))
+        return True
     find_columns(sessions, scan_id, profile)
     with sessions.begin() as session:
         session.execute(update(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).values(state="crawled"))

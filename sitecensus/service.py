@@ -41,7 +41,7 @@ from sitecensus import stopflag
 from sitecensus.availability import probe_and_store
 from sitecensus.config import Config, load_config
 from sitecensus.lock import EXIT_BUSY
-from sitecensus.scan import EXIT_INTERRUPTED, mark_stale_scans
+from sitecensus.scan import EXIT_INTERRUPTED, mark_stale_scans, stale_note
 from sitecensus.store import ServiceState, open_store
 from sitecensus.yamlfile import ConfigError
 
@@ -250,9 +250,8 @@ def serve(config_dir: str, log_file: str | None = None) -> int:
     config = load_config(config_dir)
     setup_logging(config, log_file)
     sessions = _sessions(config.settings.store_url)
-    stale = mark_stale_scans(sessions)
-    if stale:
-        log.warning("上次未完成的检测已标记为 interrupted：%s", ", ".join(map(str, stale)))
+    for stale in mark_stale_scans(sessions):
+        log.warning(stale_note(stale))
     scheduler = build_scheduler(config, sessions)
     scheduler.start(paused=True)
     sync_jobs(scheduler, config, config_dir)

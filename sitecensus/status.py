@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from sitecensus.availability import availability, probed_urls
 from sitecensus.lock import pid_alive
+from sitecensus.scan import stale_note
 from sitecensus.service import JOB_NAMES, stored_jobs
 from sitecensus.store import Scan, ServiceState
 
@@ -35,6 +36,15 @@ def _service(state: ServiceState | None, interval: float, now: datetime) -> dict
     return facts
 
 
+def _scan_state(scan: Scan) -> dict:
+    """A scan's status, and a note when it did not finish ('running' with its process gone: killed)."""
+    if scan.status == "running" and not pid_alive(scan.pid):
+        return {"status": "interrupted", "note": stale_note(scan.id)}
+    if scan.status == "interrupted":
+        return {"status": "interrupted", "note": "该次检测被中断，已保存的内容保留，该次检测不评分"}
+    return {"status": scan.status, "note": None}
+
+
 def collect(application) -> dict:
     config = application.config
     tz = ZoneInfo(config.settings.timezone)
@@ -51,7 +61,7 @@ def collect(application) -> dict:
              "next_run_time": job.next_run_time.astimezone(tz).isoformat() if job.next_run_time else None}
             for job in stored_jobs(application.sessions)]
     last_scan = None if scan is None else {
-        "id": scan.id, "status": scan.status, "started_at": scan.started_at.astimezone(tz).isoformat(),
+        **_scan_state(scan), "id": scan.id, "started_at": scan.started_at.astimezone(tz).isoformat(),
         "finished_at": scan.finished_at.astimezone(tz).isoformat() if scan.finished_at else None}
     sites = [{"unit": unit_of[url], "url": url, "probes": f.probes, "failed": f.failed, "refused": f.refused,
               "availability": None if f.share is None else round(f.share, 4)} for url, f in figures.items()]
@@ -76,7 +86,8 @@ def show(facts: dict, console: Console) -> None:
     scan = facts["last_scan"]
     console.print("最近一次检测：无" if scan is None else
                   f"最近一次检测：第 {scan['id']} 次，{scan['status']}，开始 {scan['started_at'][:19]}，"
-                  f"结束 {(scan['finished_at'] or '—')[:19]}", highlight=False)
+                  f"结束 {(scan['finished_at'] or '—')[:19]}" + (f"（{scan['note']}）" if scan["note"] else ""),
+                  highlight=False)
     table = Table(title=f"近 {facts['window_days']} 天首页可用性（截至 {facts['now'][:16]}）")
     for name in ("单位", "网站", "探测次数", "失败", "被拒", "可用率"):
         table.add_column(name)

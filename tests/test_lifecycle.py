@@ -1,0 +1,160 @@
+"""A scan never loses work, and every stop is clean: kill -9 mid-crawl leaves a consistent store with
+earlier scans and their judgements intact and the next scan says what happened; SIGTERM stops a scan
+within the grace time and keeps its pages, probes and TLS facts; `sitecensus serve` stopped many
+times in a row, at varied moments (while starting, probing, scanning; SIGTERM sent twice as `timeout`
+and process managers do) exits 0 with its stop line every time. Loopback sites only."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from sitecensus.scan import STOP_GRACE_SECONDS, stale_note
+from tests.conftest import run_cli
+from tests.test_service import count, db_rows, make_config, sites, wait_for  # noqa: F401 - `sites` is a fixture
+
+PROBE_TIMEOUT = 1
+
+
+def start_scan(config: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sitecensus", "scan"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, SITECENSUS_CONFIG=str(config)))
+
+
+def pages_of_scan(config: Path, scan_id: int) -> int:
+    return count(config, f"select count(*) from pages join sites on pages.site_id = sites.id where sites.scan_id = {scan_id}")
+
+
+def running_scan(config: Path) -> int:
+    return count(config, "select max(id) from scans where status = 'running'")
+
+
+def scan_snapshot(config: Path, scan_id: int) -> dict:
+    """Everything a finished scan and its judgements consist of, as plain rows."""
+    of_sites = f"(select id from sites where scan_id = {scan_id})"
+    return {
+        "scan": db_rows(config, "select * from scans where id = ?", scan_id),
+        "sites": db_rows(config, "select * from sites where scan_id = ? order by id", scan_id),
+        "judgements": db_rows(config, "select * from judgements where scan_id = ? order by id", scan_id),
+        "results": db_rows(config, "select r.* from results r join judgements j on r.judgement_id = j.id "
+                                   "where j.scan_id = ? order by r.id", scan_id),
+        **{table: db_rows(config, f"select count(*), max(id) from {table} where site_id in {of_sites}")
+           for table in ("pages", "fetches", "links", "columns")},
+        "probes": db_rows(config, "select count(*), max(id) from probes where scan_id = ?", scan_id),
+    }
+
+
+def test_kill_9_mid_crawl_leaves_a_consistent_store_and_the_next_scan_says_what_happened(sites, tmp_path):
+    config = make_config(tmp_path, sites, keys=("up",))
+    first = run_cli("scan", "--json", config=config, timeout=180)
+    assert first.returncode == 0, first.stderr
+    done_id = json.loads(first.stdout)["scan"]["id"]
+    before = scan_snapshot(config, done_id)
+    assert before["judgements"] and before["results"]
+
+    # a 60-page site at one request at a time: a crawl of a minute, killed once it has stored some pages
+    make_config(tmp_path, sites, keys=("up", "big"), crawl={"per_host_concurrency": 1})
+    scan = start_scan(config)
+    try:
+        killed_id = wait_for(lambda: running_scan(config), 60, "the scan to register")
+        wait_for(lambda: pages_of_scan(config, killed_id) >= 3, 90, "pages of the scan in the store")
+    finally:
+        scan.kill()   # SIGKILL: nothing of ours runs any more
+        scan.communicate(timeout=30)
+    assert scan.returncode == -signal.SIGKILL
+
+    assert db_rows(config, "PRAGMA integrity_check") == [("ok",)]
+    assert db_rows(config, "PRAGMA foreign_key_check") == []
+    assert scan_snapshot(config, done_id) == before, "a killed scan must leave the earlier scan and its judgement as they were"
+    kept = pages_of_scan(config, killed_id)
+    assert kept >= 3
+    assert db_rows(config, "select status from scans where id = ?", killed_id) == [("running",)]   # as the kill left it
+
+    status = json.loads(run_cli("status", "--json", config=config, check=True).stdout)
+    assert status["last_scan"]["id"] == killed_id and status["last_scan"]["status"] == "interrupted"
+    assert status["last_scan"]["note"] == stale_note(killed_id)
+    assert stale_note(killed_id) in run_cli("status", config=config, check=True).stdout
+
+    make_config(tmp_path, sites, keys=("up",))
+    again = run_cli("scan", "--json", config=config, timeout=180)
+    assert again.returncode == 0, again.stderr
+    assert stale_note(killed_id) in again.stderr   # "第 N 次检测上次未完成（进程已中止）…"
+    assert json.loads(again.stdout)["scan"]["id"] == killed_id + 1
+    assert db_rows(config, "select status from scans where id = ?", killed_id) == [("interrupted",)]
+    assert pages_of_scan(config, killed_id) == kept   # its pages are kept ...
+    assert db_rows(config, "select count(*) from judgements where scan_id = ?", killed_id) == [(0,)]   # ... not judged
+    assert scan_snapshot(config, done_id) == before
+    assert db_rows(config, "PRAGMA integrity_check") == [("ok",)]
+    # said once: the scan after that has nothing to report
+    assert "进程已中止" not in run_cli("scan", config=config, timeout=180).stderr
+
+
+def test_sigterm_stops_a_scan_within_the_grace_time_and_keeps_its_probes_and_tls_facts(sites, tmp_path):
+    # three probe rounds 30 s apart: the stop comes between rounds, and must not wait for the next one
+    config = make_config(tmp_path, sites, keys=("big", "up"), crawl={"per_host_concurrency": 1})
+    settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
+    settings["probes"].update(per_scan=3, spacing_seconds=30, timeout_seconds=PROBE_TIMEOUT)
+    (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    scan = start_scan(config)
+    try:
+        scan_id = wait_for(lambda: running_scan(config), 60, "the scan to register")
+        wait_for(lambda: pages_of_scan(config, scan_id) >= 3, 90, "pages of the scan in the store")
+        asked = time.monotonic()
+        scan.send_signal(signal.SIGTERM)
+        _, stderr = scan.communicate(timeout=120)
+        took = time.monotonic() - asked
+    finally:
+        if scan.poll() is None:
+            scan.kill()
+    assert scan.returncode == 130, stderr
+    assert "被中断" in stderr
+    # the spiders' grace, then the probe round or TLS checks under way (two timeouts), and a margin for saving
+    assert took < STOP_GRACE_SECONDS + 2 * PROBE_TIMEOUT + 15, f"the scan took {took:.1f} s to stop"
+    assert db_rows(config, "select status from scans where id = ?", scan_id) == [("interrupted",)]
+    assert pages_of_scan(config, scan_id) >= 3
+    crawled = sorted(url for url, in db_rows(config, "select url from sites where scan_id = ? and url is not null", scan_id))
+    assert {sites["big"], sites["up"]} <= set(crawled)   # and the portal (no address: a DNS failure, nothing sent)
+    probes = db_rows(config, "select url from probes where scan_id = ?", scan_id)
+    assert sorted(url for url, in probes) == crawled, "the first round is kept, and no other round started"
+    tls = dict(db_rows(config, "select url, tls from sites where scan_id = ? and url is not null", scan_id))
+    assert all(tls.values()), tls
+    assert all(json.loads(tls[sites[key]])["https"] is False for key in ("big", "up"))   # plain HTTP sites, checked
+    assert db_rows(config, "select count(*) from judgements where scan_id = ?", scan_id) == [(0,)]
+
+
+# (seconds after start, a second SIGTERM right after the first?) — while importing, starting, probing, scanning
+SERVICE_STOPS = [(0.5, False), (1.0, True), (2.0, False), (3.0, True), (4.0, False), (4.5, True), (5.5, False), (6.0, True)]
+
+
+def test_the_service_stops_with_status_0_every_time(sites, tmp_path):
+    # probes every 2 s (one site answers only after the probe timeout) and a scan of a minute every 2 s
+    config = make_config(tmp_path, sites, keys=("up", "slow", "big"), crawl={"per_host_concurrency": 1},
+                         scan_schedule={"second": "*/2"}, probe_interval_seconds=2)
+    outcomes = []
+    for delay, twice in SERVICE_STOPS:
+        service = subprocess.Popen([sys.executable, "-m", "sitecensus", "serve", "--config", str(config)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=config.parent)
+        time.sleep(delay)
+        service.send_signal(signal.SIGTERM)
+        if twice:   # as `timeout` does: to the process, then to its process group
+            time.sleep(0.05)
+            service.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = service.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            service.kill()
+            raise
+        outcomes.append((delay, twice, service.returncode, "sitecensus 服务已停止" in stderr, stderr[-600:]))
+    failed = [o for o in outcomes if o[2] != 0 or not o[3]]
+    assert not failed, "\n\n".join(f"SIGTERM after {d} s{' twice' if t else ''}: exit {rc}\n{tail}"
+                                   for d, t, rc, _, tail in failed)
+    assert count(config, "select count(*) from scans where status = 'running'") == 0
+    log = (tmp_path / "out" / "service.log").read_text(encoding="utf-8")
+    assert "探测一轮" in log and "每周全面检测开始" in log, "some stops came while probing and while scanning"
+    assert db_rows(config, "PRAGMA integrity_check") == [("ok",)]
