@@ -330,7 +330,7 @@ async def _short_body(reader, writer):
     await writer.drain()
 
 
-FILLER = ("<p>" + "填充内容" * 200 + "</p>\n").encode()
+FILLER = ("<p>" + "填充内容" * 5000 + "</p>\n").encode()   # 60 KB a write
 
 
 def _stream(total: int | None) -> Behaviour:

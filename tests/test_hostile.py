@@ -5,7 +5,7 @@ server received and on how long the scanner kept at it; for the whole scan a bou
 RSS, no traceback, every payload escaped, no request for odd schemes, nothing outside loopback."""
 import re
 from datetime import datetime
-from pathlib import Path
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,22 +13,22 @@ import pytest
 from hostile_sites import CASES, PAYLOAD, PRIVATE_TARGETS, HostileWorld, budget_of, run_scan_measured, site_notes
 
 # Test-sized settings, so that the suite costs seconds per case rather than the shipped minutes:
-# short timeouts (a hanging site costs 3 s, its second try 4 s), no retries, one probe per scan, and low
+# short timeouts (a hanging site costs 5 s, its second try 6 s), no retries, one probe per scan, and low
 # per-site budgets (60 pages, 200 link checks) so that the endless cases hit them quickly. The politeness
 # delay is lifted (our own loopback servers), the browser is off (no case is a page built by script, and
 # Chromium's memory would blur the bound on ours), bodies over 8 MB are not read (the
 # 100,000-link page is 4 MB).
-CRAWL = dict(download_timeout_seconds=3, retries=0, second_try_timeout_seconds=4, per_host_delay_seconds=0,
+CRAWL = dict(download_timeout_seconds=5, retries=0, second_try_timeout_seconds=6, per_host_delay_seconds=0,
              per_host_concurrency=4, max_pages_per_site=60, max_link_checks_per_site=200, max_response_bytes=8_000_000,
              retry_after_max_seconds=5, render={"enabled": False})
-PROBES = dict(per_scan=1, spacing_seconds=0, timeout_seconds=3)
+PROBES = dict(per_scan=1, spacing_seconds=0, timeout_seconds=5)
 SCAN_SECONDS = 300          # the whole scan (it takes about a minute on 2 idle cores)
 CASE_SECONDS = 150          # from the first to the last request a case's server saw
 PEAK_RSS_MB = 1024          # the scan process (a gzip bomb or a 50 MB body held in memory would pass 2 GB)
 # Findings that judge what a page says: never raised on a site nobody could read.
 CONTENT_CODES = {"V2", "V3", "V4", "V5", "V6", "D3", "D4", "D5", "D6", "D7", "D8", "D9", "D10", "G1", "G3",
                  "S1", "S2", "S3", "S4"}
-ODD_SCHEMES = ("javascript", "vbscript", "mailto", "tel:", "data:", "file:", "ftp:", "about:", "alert")
+ODD_SCHEMES = r"/*(javascript|vbscript|mailto|tel|data|file|ftp|about):"
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +73,13 @@ def test_each_case_ends_in_a_verdict_or_unchecked_with_its_reason(scan, case):
     assert not codes & CONTENT_CODES, f"findings about content nobody could read: {sorted(codes & CONTENT_CODES)}"
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c.readable], ids=[c.key for c in CASES if c.readable])
+def test_readable_sites_were_read(scan, case):
+    """A real verdict rests on pages read: the home page and its articles (each readable case has them)."""
+    stats = _result(scan, case.key)["stats"]
+    assert stats["pages"] >= 2 and stats["links"] >= 10, stats
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if not c.readable], ids=[c.key for c in CASES if not c.readable])
 def test_each_reason_is_written_for_people(scan, case):
     """The reason is on the sheet: in Chinese, not the crawler's error class."""
@@ -90,7 +97,7 @@ def test_each_case_costs_bounded_requests_and_time(scan, case):
 
 def test_every_payload_is_escaped_in_the_reports(scan):
     pages = list((scan.base / "out").rglob("*.html"))
-    assert any(PAYLOAD.replace("<", "&lt;").replace(">", "&gt;") in p.read_text(encoding="utf-8") for p in pages)
+    assert any("&lt;script&gt;alert" in p.read_text(encoding="utf-8") for p in pages)   # the payloads are shown
     raw = [p.name for p in pages if "<script>alert" in p.read_text(encoding="utf-8")]
     assert not raw, f"unescaped payload in {raw}"
 
@@ -107,8 +114,10 @@ def test_hostile_unit_names_stay_inside_the_output_folder(scan):
 
 
 def test_odd_schemes_are_never_requested(scan):
+    """javascript:, mailto:, file:, ftp: … are never requested, nor taken for relative paths (a scheme a browser
+    would not see, such as fullwidth ｊａｖａｓｃｒｉｐｔ:, is a relative link to the site itself, as in a browser)."""
     assert scan.canary.hits.count == 0, scan.canary.hits.paths
-    asked = [p for p in scan.served["odd_schemes"].hits.paths if any(s in p.lower() for s in ODD_SCHEMES)]
+    asked = [p for p in scan.served["odd_schemes"].hits.paths if re.match(ODD_SCHEMES, unquote(p.split(" ", 1)[1]), re.I)]
     assert not asked, asked
     assert not [e for e in scan.measured.guard if e["kind"] == "open"], "the file: link was opened"
 
