@@ -27,11 +27,13 @@ _MONTH, _DAY = r"(?:0?[1-9]|1[0-2])", r"(?:0?[1-9]|[12]\d|3[01])"
 _PATH_DATE = re.compile(rf"{_YEAR}(?:[-_.]?(?:0[1-9]|1[0-2])(?:[-_.]?(?:0[1-9]|[12]\d|3[01]))?"
                         rf"|[-_.]{_MONTH}(?:[-_.]{_DAY})?)")
 _QUERY_DATE = re.compile(rf"{_YEAR}[-_./]{_MONTH}(?:[-_./]{_DAY})?")   # ?month=2026-11, ?d=2026/11/26
-# compact values (?year=2026, ?ym=202611, ?date=20261126) only under a date-like name: ids look the same
-_DATE_KEY = re.compile(r"(?i)date|year|month|day|cal|time|riqi|nian|yue|^(?:y|ym|ymd|nd)$")
-_COMPACT = re.compile(rf"{_YEAR}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])?)?")
+# numbers (?year=2026, ?ym=202611, ?date=20261126, a month counter ?month=-3) only under a date-like name:
+# elsewhere they are ids
+_DATE_KEY = re.compile(r"(?i)date|year|month|day|riqi|nian|yue|^(?:cal|ym|ymd|nd)$")
+_NUMBER = re.compile(r"-?\d{1,8}")
 _YEAR_ONLY = re.compile(_YEAR)
 _SMALL_NUMBER = re.compile(r"\d{1,2}")   # a month or day beside a year
+_DIGIT = re.compile(r"\d")
 MARK = "{d}"
 
 
@@ -51,8 +53,8 @@ class TrapGuard:
         segments = [s for s in parts.path.split("/") if s]
         if segments and max(Counter(segments).values()) >= self.max_segment_repeats:
             return REPEAT
-        if "19" not in url and "20" not in url:
-            return None   # no year anywhere: no calendar (the common case, kept cheap)
+        if not _DIGIT.search(url):
+            return None   # no number, no date: the common case stays cheap
         pattern = calendar_pattern(parts.netloc, segments, parts.query)
         if pattern is None:
             return None
@@ -105,4 +107,4 @@ def _mask_query(query: str) -> str | None:
 
 
 def _query_date(key: str, value: str) -> bool:
-    return bool(_QUERY_DATE.fullmatch(value) or (_COMPACT.fullmatch(value) and _DATE_KEY.search(key)))
+    return bool(_QUERY_DATE.fullmatch(value) or (_NUMBER.fullmatch(value) and _DATE_KEY.search(key)))

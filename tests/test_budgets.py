@@ -38,6 +38,7 @@ NOT_TRAPS = [
     "http://www.bl.gov.cn/xxgk/xxgk/index.html",
     "http://www.bl.gov.cn/content.jsp?id=2015",
     "http://www.bl.gov.cn/col/2026/index.html",
+    "http://www.bl.gov.cn/search.jsp?page=3&d=20261126&m=11",
 ]
 
 
@@ -51,6 +52,7 @@ def test_many_articles_under_date_folders_are_not_a_calendar():
     urls = [f"http://x.gov.cn/art/2026/{m}/{d}/art_1229_{m * 100 + d}.html" for m in range(1, 13) for d in range(1, 29)]
     urls += [f"http://x.gov.cn/xxgk/2026{m:02d}/t2026{m:02d}{d:02d}_{d}.html" for m in range(1, 13) for d in range(1, 29)]
     urls += [f"http://x.gov.cn/content.jsp?id={n}" for n in range(1900, 2100)]
+    urls += [f"http://x.gov.cn/col/col1229/index.html?uid=1&pageNum={n}" for n in range(1, 200)]
     assert not [url for url in urls if guard.reason(url)]
 
 
@@ -68,10 +70,11 @@ def test_absurdly_long_url_is_a_trap():
 
 
 @pytest.mark.parametrize("shape", ["/cal?month={y}-{m:02d}", "/cal?year={y}&month={m}", "/cal/{y}/{m}/",
-                                   "/events/{y}{m:02d}/index.html", "/cal.jsp?date={y}{m:02d}01"])
+                                   "/events/{y}{m:02d}/index.html", "/cal.jsp?date={y}{m:02d}01",
+                                   "/calendar?month={i}", "/calendar?month=-{i}&day=3"])
 def test_endless_calendar_stops_after_so_many_dates(shape):
     guard = TrapGuard(max_calendar_values=50)
-    urls = [f"http://x.gov.cn{shape.format(y=2026 + i // 12, m=i % 12 + 1)}" for i in range(120)]
+    urls = [f"http://x.gov.cn{shape.format(y=2026 + i // 12, m=i % 12 + 1, i=i)}" for i in range(120)]
     verdicts = [guard.reason(url) for url in urls]
     assert verdicts[:50] == [None] * 50 and set(verdicts[50:]) == {CALENDAR}
     assert guard.reason(urls[0]) is None   # an admitted date asked about again (a link on every page) stays admitted
