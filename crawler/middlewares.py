@@ -1,10 +1,17 @@
-"""Honour Retry-After: a 429/503 that says when to come back is retried once after that delay
-(up to SITECENSUS_RETRY_AFTER_MAX seconds); otherwise the answer stands."""
+"""Downloader middlewares: the address guard (every request, redirects included, goes only where
+crawler/guard.py lets it) and Retry-After (a 429/503 that says when to come back is retried once after
+that delay, up to SITECENSUS_RETRY_AFTER_MAX seconds; otherwise the answer stands)."""
 from __future__ import annotations
 
 import asyncio
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+
+from crawler.guard import ip_of
+from crawler.resolver import settings_map
 
 
 def retry_after_seconds(value: bytes | str | None) -> float | None:
@@ -41,3 +48,28 @@ class RetryAfterMiddleware:
         retry = request.replace(dont_filter=True)
         retry.meta["retried_after"] = True
         return retry
+
+
+class AddressGuardMiddleware:
+    """Before anything leaves: an IP-literal host is checked here, a name through the reactor's resolver
+    (crawler.resolver.HostsResolver: hosts map, DNS, then the guard; its answer is cached for the download
+    that follows). A refused request fails with crawler.guard.AddressRefused, never reaching the network.
+    A redirect is a new request and passes here again."""
+
+    def __init__(self, hosts):
+        self.hosts = hosts
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(settings_map(crawler.settings))
+
+    async def process_request(self, request, spider=None):
+        host = urlparse_cached(request).hostname
+        if not host or self.hosts.guard.trusted(host):
+            return None
+        if ip_of(host) is not None:
+            self.hosts.guard.check(host, host)
+            return None
+        from twisted.internet import reactor
+        await maybe_deferred_to_future(reactor.resolve(host))
+        return None

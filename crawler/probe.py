@@ -1,5 +1,9 @@
 """Home-page availability probes (V1/D1) with httpx: all sites at once, one request per host, a hard
-total timeout per probe (the census counts a probe as failed when the page has not opened in 15 s)."""
+total timeout per probe (the census counts a probe as failed when the page has not opened in 15 s).
+
+Every request of these clients — redirects included, since httpx sends each hop through the transport —
+goes through `GuardedTransport`: the hosts map and resolver rules of the crawl, then the address guard
+(crawler/guard.py). A probe, a TLS check or a second try never asks DNS for a name the crawl would not."""
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +16,7 @@ from datetime import datetime, timezone
 import httpx
 from cryptography import x509
 
+from crawler.guard import AddressRefused, ip_of
 from crawler.resolver import HostsMap
 
 
@@ -25,14 +30,19 @@ class ProbeResult:
     ok: bool
     status: int | None = None
     error: str | None = None        # dns | connect | tls | timeout | http_<status> | blocked_<status> | empty
+    #                                 | private_address | not_listed (refused by the address guard: nothing sent)
     elapsed_ms: int | None = None
     bytes: int = 0
 
 
 def _error_class(exc: Exception) -> str:
     text = f"{type(exc).__name__} {exc}".lower()
+    if isinstance(exc, AddressRefused):
+        return exc.error
     if isinstance(exc, (asyncio.TimeoutError, httpx.TimeoutException)):
         return "timeout"
+    if isinstance(exc, socket.gaierror):
+        return "dns"
     if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text \
             or "name resolution" in text or "no address associated" in text:
         return "dns"
@@ -43,20 +53,46 @@ def _error_class(exc: Exception) -> str:
     return "connect"
 
 
-def _mapped(url: str, hosts: HostsMap) -> tuple[str, dict]:
-    """The URL to request and the headers, with the hosts map applied (raises socket.gaierror)."""
-    parsed = httpx.URL(url)
-    address = hosts.address(parsed.host)
-    if address == parsed.host:
-        return url, {}
-    return str(parsed.copy_with(host=address)), {"Host": parsed.netloc.decode("ascii")}
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """Connects every request to the address the hosts map, the resolver rules and the guard give for its
+    host; the Host header and the TLS server name (SNI) stay the URL's. Keep-alive must stay off: a pooled
+    connection is keyed by address, and must not carry another name's request."""
+
+    def __init__(self, hosts: HostsMap, **transport):
+        self.hosts = hosts
+        self.inner = httpx.AsyncHTTPTransport(**transport)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        address = await self.hosts.connect_address(host)   # socket.gaierror, AddressRefused: nothing is sent
+        if ip_of(address) == ip_of(host):
+            return await self.inner.handle_async_request(request)
+        extensions = dict(request.extensions)
+        if request.url.scheme == "https":
+            extensions["sni_hostname"] = host
+        routed = httpx.Request(request.method, request.url.copy_with(host=address), headers=request.headers,
+                               stream=request.stream, extensions=extensions)   # headers keep Host: the name
+        return await self.inner.handle_async_request(routed)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def guarded_client(urls: list[str], timeout: float, user_agent: str, connections: int,
+                   hosts: HostsMap | None) -> httpx.AsyncClient:
+    """A client whose requests all pass the guard; the hosts of `urls` (registered sites, or targets the
+    crawl already let through) are trusted, every other host a redirect leads to is checked."""
+    transport = GuardedTransport((hosts or HostsMap()).trusting(urls), verify=False,
+                                 limits=httpx.Limits(max_connections=connections, max_keepalive_connections=0))
+    return httpx.AsyncClient(transport=transport, follow_redirects=True, headers={"User-Agent": user_agent},
+                             timeout=httpx.Timeout(timeout))
 
 
 PROBE_MAX_BYTES = 2 * 1024 * 1024   # enough to know the home page opens; a 50 MB page is not read to the end
 
 
-async def _get(client: httpx.AsyncClient, target: str, headers: dict) -> tuple[httpx.Response, int]:
-    async with client.stream("GET", target, headers=headers) as response:
+async def _get(client: httpx.AsyncClient, url: str) -> tuple[httpx.Response, int]:
+    async with client.stream("GET", url) as response:
         size = 0
         async for chunk in response.aiter_raw():
             size += len(chunk)
@@ -65,17 +101,13 @@ async def _get(client: httpx.AsyncClient, target: str, headers: dict) -> tuple[h
         return response, size
 
 
-async def probe(client: httpx.AsyncClient, url: str, timeout: float, hosts: HostsMap | None = None) -> ProbeResult:
-    """One probe: the home page must answer with a non-empty page within `timeout` seconds in total
-    (name lookup, connection, redirects and body included)."""
+async def probe(client: httpx.AsyncClient, url: str, timeout: float) -> ProbeResult:
+    """One probe with a `guarded_client`: the home page must answer with a non-empty page within `timeout`
+    seconds in total (name lookup, connection, redirects and body included)."""
     started = time.monotonic()
     at = datetime.now(timezone.utc)
     try:
-        target, headers = _mapped(url, hosts or HostsMap())
-    except socket.gaierror:
-        return ProbeResult(url, at, False, error="dns", elapsed_ms=0)
-    try:
-        response, size = await asyncio.wait_for(_get(client, target, headers), timeout)
+        response, size = await asyncio.wait_for(_get(client, url), timeout)
     except Exception as exc:  # noqa: BLE001 - every failure is a failed probe, classified
         return ProbeResult(url, at, False, error=_error_class(exc), elapsed_ms=int((time.monotonic() - started) * 1000))
     elapsed = int((time.monotonic() - started) * 1000)
@@ -95,11 +127,9 @@ async def probe_round(urls: list[str], timeout: float, user_agent: str,
     by_host: dict[str, list[str]] = {}
     for url in urls:
         by_host.setdefault(httpx.URL(url).netloc.decode("ascii").lower(), []).append(url)
-    limits = httpx.Limits(max_connections=max(10, len(by_host)), max_keepalive_connections=0)
-    async with httpx.AsyncClient(follow_redirects=True, headers={"User-Agent": user_agent}, limits=limits,
-                                 timeout=httpx.Timeout(timeout), verify=False) as client:
+    async with guarded_client(urls, timeout, user_agent, max(10, len(by_host)), hosts) as client:
         async def one_host(host_urls: list[str]) -> list[ProbeResult]:
-            return [await probe(client, url, timeout, hosts) for url in host_urls]
+            return [await probe(client, url, timeout) for url in host_urls]
 
         done = await asyncio.gather(*(one_host(group) for group in by_host.values()))
     results = {r.url: r for group in done for r in group}
@@ -130,7 +160,8 @@ async def _stopped_within(stop, seconds: float) -> bool:
 
 
 async def tls_status(url: str, timeout: float, hosts: HostsMap | None = None) -> dict:
-    """HTTPS facts for G4: is there HTTPS at all, is the certificate trusted, when does it expire.
+    """HTTPS facts for G4: is there HTTPS at all, is the certificate trusted, made out to this host name,
+    when does it expire.
 
     The certificate is read without verification (to describe even a bad one), then a verified
     handshake says whether browsers would trust it.
@@ -138,12 +169,12 @@ async def tls_status(url: str, timeout: float, hosts: HostsMap | None = None) ->
     parts = httpx.URL(url)
     host = parts.host
     port = parts.port or 443 if parts.scheme == "https" else 443
-    hosts = hosts or HostsMap()
-    result: dict = {"scheme": parts.scheme, "host": host, "port": port, "https": False,
-                    "resolves": await hosts.resolves(host)}
-    if not result["resolves"]:
+    result: dict = {"scheme": parts.scheme, "host": host, "port": port, "https": False, "resolves": False}
+    try:
+        address = await (hosts or HostsMap()).trusting([url]).connect_address(host)
+    except (socket.gaierror, UnicodeError, OSError):
         return result
-    address = hosts.address(host)
+    result["resolves"] = True
     reader = writer = None
     try:
         loose = ssl.create_default_context()
@@ -158,8 +189,10 @@ async def tls_status(url: str, timeout: float, hosts: HostsMap | None = None) ->
         if writer is not None:
             writer.close()
     cert = x509.load_der_x509_certificate(der)
+    names = certificate_names(cert)
     result.update(https=True, not_after=cert.not_valid_after_utc.isoformat(),
-                  issuer=cert.issuer.rfc4514_string()[:200], subject=cert.subject.rfc4514_string()[:200])
+                  issuer=cert.issuer.rfc4514_string()[:200], subject=cert.subject.rfc4514_string()[:200],
+                  cert_names=names[:10], name_matches=name_matches(parts.raw_host.decode("ascii"), names))
     try:
         strict = ssl.create_default_context()
         _, writer = await asyncio.wait_for(asyncio.open_connection(address, port, ssl=strict, server_hostname=host), timeout)
@@ -168,6 +201,26 @@ async def tls_status(url: str, timeout: float, hosts: HostsMap | None = None) ->
     except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
         result["trusted"], result["trust_error"] = False, f"{getattr(exc, 'verify_message', '') or exc}"[:200]
     return result
+
+
+def certificate_names(cert: x509.Certificate) -> list[str]:
+    """The names a certificate is made out to: its subjectAltName entries, else its subject's CN."""
+    try:
+        alt = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return [str(a.value) for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+    return alt.get_values_for_type(x509.DNSName) + [str(ip) for ip in alt.get_values_for_type(x509.IPAddress)]
+
+
+def name_matches(host: str, names: list[str]) -> bool:
+    """Is `host` (ASCII form) one of `names`, a wildcard covering one leftmost label included (RFC 6125)?"""
+    host = host.lower().rstrip(".")
+    if ip_of(host) is not None:
+        return any(ip_of(name) == ip_of(host) for name in names)
+    for name in (n.lower().rstrip(".") for n in names):
+        if name == host or (name.startswith("*.") and host.partition(".")[2] == name[2:] and "." in name[2:]):
+            return True
+    return False
 
 
 async def tls_round(urls: list[str], timeout: float, hosts: HostsMap | None = None) -> dict[str, dict]:

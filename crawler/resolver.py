@@ -1,24 +1,41 @@
-"""Name resolution with a hosts map (settings.yaml `crawl.hosts`), for the crawler, the probes and
-the TLS check alike.
+"""Name resolution with a hosts map (settings.yaml `crawl.hosts`) and the address guard
+(crawler/guard.py), for the crawler, the probes, the second tries and the TLS check alike.
 
 `hosts` answers listed names without asking DNS (a site before its DNS cut-over, or test hosts on
 127.0.0.1); with `resolve_only_listed` every other name fails as a DNS error without a packet
-leaving the machine — how the demo and the tests simulate a deregistered domain.
+leaving the machine — how the demo and the tests simulate a deregistered domain. Whatever answered,
+the guard then decides whether the address may be connected to.
 """
 from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Iterable
+from urllib.parse import urlsplit
 
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet import defer
 from twisted.internet.error import DNSLookupError
 
+from crawler.guard import AddressGuard, ip_of
+
 
 class HostsMap:
-    def __init__(self, hosts: dict[str, str] | None = None, only_listed: bool = False):
+    def __init__(self, hosts: dict[str, str] | None = None, only_listed: bool = False,
+                 guard: AddressGuard | None = None):
         self.hosts = {name.lower(): ip for name, ip in (hosts or {}).items()}
         self.only_listed = only_listed
+        self.guard = guard or AddressGuard((), self.hosts, (), only_listed)
+
+    @classmethod
+    def of(cls, crawl, site_urls: Iterable[str] = ()) -> HostsMap:
+        """The map and guard of the crawl settings, for a scan of the registered sites `site_urls`."""
+        return cls(crawl.hosts, crawl.resolve_only_listed,
+                   AddressGuard(url_hosts(site_urls), crawl.hosts, crawl.private_networks_allowed, crawl.resolve_only_listed))
+
+    def trusting(self, urls: Iterable[str]) -> HostsMap:
+        """The same map whose guard also trusts the hosts of `urls` (the sites a probe round starts from)."""
+        return HostsMap(self.hosts, self.only_listed, self.guard.trusting(url_hosts(urls)))
 
     def lookup(self, name: str) -> str | None:
         """The mapped address, None to ask DNS; raises socket.gaierror for a name that must not resolve."""
@@ -43,6 +60,30 @@ class HostsMap:
         """Where to connect for `name` (raises socket.gaierror when it must not resolve)."""
         return self.lookup(name) or name
 
+    async def connect_address(self, name: str) -> str:
+        """The address to connect to for `name`, the mapped one or the system resolver's, once the guard
+        let it pass (raises socket.gaierror, or crawler.guard.AddressRefused)."""
+        address = self.lookup(name)
+        if address is None and ip_of(name) is not None:
+            address = name
+        if address is None:
+            found = await asyncio.get_running_loop().getaddrinfo(name, None, type=socket.SOCK_STREAM)
+            address = found[0][4][0]
+        self.guard.check(name, address)
+        return address
+
+
+def url_hosts(urls: Iterable[str]) -> list[str]:
+    return [host for host in (urlsplit(url).hostname for url in urls) if host]
+
+
+def settings_map(settings) -> HostsMap:
+    """The hosts map and guard that sitecensus.scan.scrapy_settings put into Scrapy's settings."""
+    hosts = settings.getdict("SITECENSUS_HOSTS")
+    only_listed = settings.getbool("SITECENSUS_RESOLVE_ONLY_LISTED")
+    return HostsMap(hosts, only_listed, AddressGuard(settings.getlist("SITECENSUS_ALLOWED_HOSTS"), hosts,
+                                                     settings.getlist("SITECENSUS_PRIVATE_NETWORKS_ALLOWED"), only_listed))
+
 
 def _is_ip(name: str) -> bool:
     try:
@@ -53,13 +94,14 @@ def _is_ip(name: str) -> bool:
 
 
 class HostsResolver(CachingThreadedResolver):
-    """Scrapy's resolver (DNS_RESOLVER) with the hosts map in front."""
+    """Scrapy's resolver (TWISTED_DNS_RESOLVER) with the hosts map in front and the guard behind: a name
+    that resolves to a refused address fails with crawler.guard.PrivateAddress (reactor.resolve passes it
+    on as it is, which is how crawler.middlewares.AddressGuardMiddleware tells it from a DNS failure)."""
 
     @classmethod
     def from_crawler(cls, crawler, reactor):
         resolver = super().from_crawler(crawler, reactor)
-        resolver.map = HostsMap(crawler.settings.getdict("SITECENSUS_HOSTS"),
-                                crawler.settings.getbool("SITECENSUS_RESOLVE_ONLY_LISTED"))
+        resolver.map = settings_map(crawler.settings)
         return resolver
 
     def getHostByName(self, name, timeout=()):  # noqa: N802 - Twisted's interface
@@ -67,4 +109,9 @@ class HostsResolver(CachingThreadedResolver):
             mapped = self.map.lookup(name)
         except socket.gaierror as exc:
             return defer.fail(DNSLookupError(str(exc)))
-        return defer.succeed(mapped) if mapped else super().getHostByName(name, timeout)
+        found = defer.succeed(mapped) if mapped else super().getHostByName(name, timeout)
+        return found.addCallback(self._checked, name)
+
+    def _checked(self, address: str, name: str) -> str:
+        self.map.guard.check(name, address)
+        return address

@@ -4,7 +4,8 @@ During the crawl a request's clock runs while the crawler may itself be too busy
 and a server may drop one connection under a burst; one such failure must not put a 失效链接 on a
 unit's sheet. After the crawl, with nothing else running, each such target is asked again: gently
 (one request per host, a few hosts at once), with more time, through the same hosts map and
-resolver rules as the probes. Only a target that fails again is broken.
+resolver rules and address guard as the probes (the targets themselves passed the guard during the
+crawl; a redirect to another host is checked again). Only a target that fails again is broken.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import asyncio
 
 import httpx
 
-from crawler.probe import ProbeResult, probe
+from crawler.probe import ProbeResult, guarded_client, probe
 from crawler.resolver import HostsMap
 
 RETRIED_ERRORS = ("timeout", "connect")
@@ -27,9 +28,7 @@ async def second_tries(urls: list[str], timeout: float, user_agent: str, concurr
     for url in urls:
         by_host.setdefault(httpx.URL(url).netloc.decode("ascii").lower(), []).append(url)
     gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
-    async with httpx.AsyncClient(follow_redirects=True, headers={"User-Agent": user_agent}, limits=limits,
-                                 timeout=httpx.Timeout(timeout), verify=False) as client:
+    async with guarded_client(urls, timeout, user_agent, concurrency, hosts) as client:
         async def one_host(host_urls: list[str]) -> list[ProbeResult]:
             """A host whose second tries fail HOST_GIVE_UP times in a row is not asked any further (its other
             targets keep their first failure): a server that is down must not cost one timeout per link."""
@@ -37,7 +36,7 @@ async def second_tries(urls: list[str], timeout: float, user_agent: str, concurr
             failing = 0
             async with gate:
                 for url in host_urls:
-                    done.append(await probe(client, url, timeout, hosts))
+                    done.append(await probe(client, url, timeout))
                     failing = failing + 1 if done[-1].error in RETRIED_ERRORS else 0
                     if failing >= HOST_GIVE_UP:
                         break

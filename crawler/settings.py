@@ -25,9 +25,12 @@ COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
 DNS_TIMEOUT = 10
-DNS_RESOLVER = "crawler.resolver.HostsResolver"   # settings.yaml crawl.hosts answers first
+TWISTED_DNS_RESOLVER = "crawler.resolver.HostsResolver"   # settings.yaml crawl.hosts answers first, the guard checks
 SITECENSUS_HOSTS: dict = {}
 SITECENSUS_RESOLVE_ONLY_LISTED = False
+# The address guard (crawler/guard.py): the scan's registered site hosts, crawl.private_networks_allowed
+SITECENSUS_ALLOWED_HOSTS: list = []
+SITECENSUS_PRIVATE_NETWORKS_ALLOWED: list = []
 REACTOR_THREADPOOL_MAXSIZE = 20
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"  # the spider de-duplicates itself (see SiteSpider)
 
@@ -36,6 +39,7 @@ DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"  # the spider de-duplicat
 CONCURRENT_ITEMS = 2
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.AddressGuardMiddleware": 40,   # first: a refused request never reaches the others
     "crawler.middlewares.RetryAfterMiddleware": 540,
 }
 ITEM_PIPELINES = {

@@ -61,6 +61,21 @@ def site_code_meta(snap, profile):
     return [_advisory(snap, profile, "G3", snap.url, [Evidence(url=snap.url, detail=detail)], f"网站标识码标签问题：{detail}", 1)]
 
 
+# OpenSSL's verify messages, as the office reads them (the original stays in brackets)
+_TRUST_REASONS = (("self-signed", "自签名证书，浏览器不认可"), ("unable to get local issuer", "签发机构不受信任或缺少中间证书"),
+                  ("has expired", "证书已过期"), ("not yet valid", "证书尚未生效"), ("revoked", "证书已被吊销"))
+
+
+def _trust_reason(error: str) -> str:
+    said = next((text for mark, text in _TRUST_REASONS if mark in error.lower()), None)
+    return f"{said}（{error}）" if said else error
+
+
+def _name_mismatch_only(tls: dict) -> bool:
+    """A certificate a browser would trust but for its name: the mismatch line says it all."""
+    return tls.get("name_matches") is False and "mismatch" in (tls.get("trust_error") or "").lower()
+
+
 @rule("G4", "HTTPS 与证书", "advisory",
       "网站应支持 HTTPS，证书应有效、受信任且未过期；证书临近到期的提前提示。",
       "为网站部署受信任的 HTTPS 证书（可用政务云统一证书），并在到期前续期。")
@@ -78,8 +93,10 @@ def https_certificate(snap, profile):
             problems.append(f"证书已于 {expires:%Y-%m-%d} 过期")
         elif days <= profile.cert_warning_days:
             problems.append(f"证书将于 {expires:%Y-%m-%d} 到期（还有 {days} 天）")
-        if not tls.get("trusted"):
-            problems.append(f"证书不受信任：{tls.get('trust_error', '')}")
+        if tls.get("name_matches") is False:
+            problems.append(f"证书与网站域名不符：证书签发给 {'、'.join(tls.get('cert_names') or []) or '（未写明域名）'}")
+        if not tls.get("trusted") and not _name_mismatch_only(tls):
+            problems.append(f"证书不受信任：{_trust_reason(tls.get('trust_error') or '')}")
     if not problems:
         return []
     where = f"https://{tls['host']}:{tls['port']}/" if tls.get("https") else snap.url

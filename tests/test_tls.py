@@ -1,16 +1,21 @@
-"""G4 over real TLS on 127.0.0.1: an expired self-signed certificate, one about to expire, no HTTPS."""
+"""G4 over real TLS on 127.0.0.1: an expired self-signed certificate, one about to expire, one made out
+to another host name, no HTTPS."""
+import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from crawler.probe import name_matches, tls_status
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
 from tests.conftest import run_cli, self_signed
 
 
 @pytest.fixture
 def https_site(tmp_path, request):
-    server = DemoServer(tls=self_signed(tmp_path, datetime.now(timezone.utc) + timedelta(days=request.param))[0])
+    """param: days the certificate is still valid, or (days, the host name it is made out to)."""
+    days, name = request.param if isinstance(request.param, tuple) else (request.param, "127.0.0.1")
+    server = DemoServer(tls=self_signed(tmp_path, datetime.now(timezone.utc) + timedelta(days=days), name)[0])
     page = "<html><head><title>测试局</title></head><body><ul><li><a href='/a.html'>通知</a><span>2026-11-20</span></li></ul></body></html>"
     server.serve(SiteFiles(pages={"/": Reply(200, page.encode())}))
     yield server.base_url
@@ -33,6 +38,30 @@ def test_certificate_expiring_soon(world, https_site):
     g4 = next(f for f in json.loads(result.stdout)["sites"][0]["findings"] if f["code"] == "G4")
     assert any("到期（还有" in e["detail"] for e in g4["evidence"])
     assert not any("过期" in e["detail"] for e in g4["evidence"])
+
+
+@pytest.mark.parametrize("https_site", [(90, "www.other.gov.cn")], indirect=True)
+def test_certificate_for_another_host_name_is_reported_as_such(https_site):
+    tls = asyncio.run(tls_status(https_site, 5))
+    assert tls["https"] and tls["name_matches"] is False and tls["cert_names"] == ["www.other.gov.cn"]
+    assert tls["trusted"] is False and "self-signed" in tls["trust_error"]
+
+
+@pytest.mark.parametrize("https_site", [(90, "www.other.gov.cn")], indirect=True)
+def test_g4_says_the_certificate_is_for_another_name(world, https_site):
+    result = run_cli("audit", https_site, "--json", config=world.config)
+    g4 = next(f for f in json.loads(result.stdout)["sites"][0]["findings"] if f["code"] == "G4")
+    details = [e["detail"] for e in g4["evidence"]]
+    assert "证书与网站域名不符：证书签发给 www.other.gov.cn" in details
+    assert any(d.startswith("证书不受信任：自签名证书") for d in details)   # the other reasons stay
+    assert not any("过期" in d or "到期" in d for d in details)
+
+
+def test_name_matching_follows_the_certificate_rules():
+    assert name_matches("www.bl.gov.cn", ["*.bl.gov.cn"]) and name_matches("WWW.bl.gov.cn.", ["www.bl.gov.cn"])
+    assert not name_matches("a.www.bl.gov.cn", ["*.bl.gov.cn"]) and not name_matches("bl.gov.cn", ["*.bl.gov.cn"])
+    assert not name_matches("www.bl.gov.cn", ["*.cn"]) and not name_matches("www.bl.gov.cn", ["www.other.gov.cn"])
+    assert name_matches("127.0.0.1", ["127.0.0.1"]) and not name_matches("127.0.0.1", ["127.0.0.2", "*.0.0.1"])
 
 
 def test_plain_http_site_has_no_https(world):
