@@ -21,6 +21,9 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from crawler.guard import host_name, ip_of
 
 log = logging.getLogger("sitecensus.render")
 
@@ -119,7 +122,7 @@ def host_resolver_rules(hosts: dict[str, str], only_listed: bool) -> str | None:
 
 
 def scrapy_settings(options: RenderOptions, hosts: dict[str, str] | None = None,
-                    only_listed: bool = False) -> dict:
+                    only_listed: bool = False, guard=None) -> dict:
     """Settings that enable rendering (empty when it is off: no handler, no browser, nothing imported)."""
     if not options.enabled:
         return {"SITECENSUS_RENDER_ENABLED": False}
@@ -140,12 +143,29 @@ def scrapy_settings(options: RenderOptions, hosts: dict[str, str] | None = None,
                                       "timeout": options.timeout_seconds * 1000},
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": options.timeout_seconds * 1000,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 1,
-        "PLAYWRIGHT_ABORT_REQUEST": "crawler.render.skip_resource",
+        "PLAYWRIGHT_ABORT_REQUEST": BrowserRequestFilter(guard, hosts or {}) if guard else "crawler.render.skip_resource",
     }
 
 
 def skip_resource(request) -> bool:
     return request.resource_type in _SKIPPED_RESOURCES
+
+
+class BrowserRequestFilter:
+    """PLAYWRIGHT_ABORT_REQUEST: resources not needed, and what the address guard (crawler/guard.py)
+    refuses to a page's scripts as to the crawler: an IP-literal host, or a name crawl.hosts maps to a
+    refused address (other names Chromium resolves itself, under the --host-resolver-rules above)."""
+
+    def __init__(self, guard, hosts: dict[str, str]):
+        self.guard = guard
+        self.hosts = {host_name(name): address for name, address in hosts.items()}
+
+    def __call__(self, request) -> bool:
+        if skip_resource(request):
+            return True
+        host = host_name(urlsplit(request.url).hostname or "")
+        address = host if ip_of(host) is not None else self.hosts.get(host)
+        return address is not None and not self.guard.allows(host, address)
 
 
 async def settle(page, timeout_ms: float) -> None:

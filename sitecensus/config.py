@@ -165,9 +165,22 @@ class CrawlSettings(Strict):
     check_external_links: bool = True
     hosts: dict[str, str] = {}           # name -> address, answered without DNS
     resolve_only_listed: bool = False    # every other name fails as a DNS error (demo and tests)
+    # Private networks (CIDR) that may be requested although no registered site lives there (crawler/guard.py)
+    private_networks_allowed: list[str] = []
     # CMS family readers (crawler/families) switched on; a list a switched-off family carries is "could not verify"
     families: list[Literal["hanweb", "trs", "json", "docwrite"]] = ["hanweb", "trs", "json", "docwrite"]
     render: RenderSettings = RenderSettings()
+
+    @field_validator("private_networks_allowed")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"应为网段写法（如 10.8.0.0/16）, 实际为 {cidr!r}") from None
+        return value
 
 
 class ProbeSettings(Strict):

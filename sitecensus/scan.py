@@ -31,7 +31,7 @@ from crawler.items import FetchItem, PageItem
 from crawler.probe import probe_rounds, tls_round
 from crawler.retry import RETRIED_ERRORS, second_tries
 from crawler.render import RenderOptions, scrapy_settings as render_settings
-from crawler.resolver import HostsMap
+from crawler.resolver import HostsMap, url_hosts
 from scoring.profile import Profile
 from scoring.snapshot import CrawlBudget
 from sitecensus.config import Config, Dictionaries, Unit
@@ -81,11 +81,13 @@ PARSE_BACKLOG_BYTES = 4_000_000
 MIN_SITE_BACKLOG_BYTES = 64_000
 
 
-def scrapy_settings(config: Config, log_file: Path | None, sites: int = 1):
-    """crawler/settings.py (the Scrapy project's settings) with the operator's politeness and limits on top."""
+def scrapy_settings(config: Config, log_file: Path | None, sites: int = 1, site_urls: list[str] | None = None):
+    """crawler/settings.py (the Scrapy project's settings) with the operator's politeness and limits on top;
+    `site_urls`, the scan's registered sites, are where the address guard (crawler/guard.py) always lets go."""
     from scrapy.settings import Settings
 
     crawl = config.settings.crawl
+    hosts = HostsMap.of(crawl, site_urls or [])
     overrides = {
         "USER_AGENT": crawl.user_agent,
         "ROBOTSTXT_OBEY": crawl.obey_robots_txt,
@@ -104,6 +106,8 @@ def scrapy_settings(config: Config, log_file: Path | None, sites: int = 1):
         "SITECENSUS_CHECK_EXTERNAL": crawl.check_external_links,
         "SITECENSUS_HOSTS": crawl.hosts,
         "SITECENSUS_RESOLVE_ONLY_LISTED": crawl.resolve_only_listed,
+        "SITECENSUS_ALLOWED_HOSTS": sorted(url_hosts(site_urls or [])),
+        "SITECENSUS_PRIVATE_NETWORKS_ALLOWED": list(crawl.private_networks_allowed),
         "SITECENSUS_FAMILIES": list(crawl.families),
         "SCRAPER_SLOT_MAX_ACTIVE_SIZE": max(MIN_SITE_BACKLOG_BYTES, PARSE_BACKLOG_BYTES // max(sites, 1)),
         "LOG_LEVEL": "INFO",
@@ -114,7 +118,7 @@ def scrapy_settings(config: Config, log_file: Path | None, sites: int = 1):
         overrides["LOG_FILE"] = str(log_file)
     overrides.update(render_settings(RenderOptions(crawl.render.enabled, crawl.render.max_pages_per_site,
                                                    crawl.render.timeout_seconds, crawl.render.executable_path),
-                                     crawl.hosts, crawl.resolve_only_listed))
+                                     crawl.hosts, crawl.resolve_only_listed, hosts.guard))
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.update(overrides, priority="cmdline")
@@ -239,7 +243,7 @@ def _probe_thread(urls: list[str], config: Config, out: list, tls: dict, rounds:
     rounds = probes.per_scan if rounds is None else rounds
 
     crawl = config.settings.crawl
-    hosts = HostsMap(crawl.hosts, crawl.resolve_only_listed)
+    hosts = HostsMap.of(crawl, urls)
 
     async def both():
         # TLS alongside the first round rather than after the last: an interrupted scan keeps its facts too
@@ -404,7 +408,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
     stopping = threading.Event()   # asked to stop: during the crawl, the second tries or the wait for the probes
     prober = _probe_thread(list(site_ids), config, probes, tls, 0 if recheck_pages else None, stopping) if site_ids else None
     if site_ids:
-        process = CrawlerProcess(scrapy_settings(config, log_file, sites=len(site_ids)))
+        process = CrawlerProcess(scrapy_settings(config, log_file, sites=len(site_ids), site_urls=list(site_ids)))
         registry = ScanRegistry({netloc(u) for u in site_ids if u not in portal_pages}, {config.settings.portal.host})
         options = extract_options(profile, config.dictionaries)
         for url in site_ids:

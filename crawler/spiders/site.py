@@ -30,6 +30,9 @@ _RENDER_KEEPS_META = ("download_slot", "depth", "referrer", "is_home", "check_on
 _BLOCK_MARKS = ("安全狗", "您的访问被阻断", "访问被拦截", "请开启JavaScript", "请启用JavaScript", "人机验证",
                 "滑动验证", "创宇盾", "yunsuo_session", "_waf_", "Access Denied", "Request Rejected")
 _ERRORS = (  # exception class name -> (error, outcome)
+    # refused by the address guard (crawler/guard.py): never requested, so nothing is known of the target
+    (("PrivateAddress",), "private_address", "unverifiable"),
+    (("UnlistedAddress",), "not_listed", "unverifiable"),
     (("CannotResolveHost", "DNSLookup"), "dns", "broken"),
     (("Timeout", "TimedOut"), "timeout", "broken"),
     (("ConnectionRefused", "ConnectError", "ConnectionLost", "ConnectionDone", "ResponseNeverReceived",
