@@ -153,8 +153,9 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         claimed = self.registry.claimed
         for link in facts.links:
             url = link.url
-            if url in self.crawl_claimed or url in self.trapped or (link.kind != "page" and url in claimed):
-                continue
+            if url in self.crawl_claimed or url in self.trapped or (
+                    link.kind != "page" and (url in claimed or url in self.checks_left)):
+                continue   # seen: a page's own links repeat on every page
             here = netloc(url)
             internal = here in self.netlocs
             if not internal and (here in self.registry.site_netlocs or not self.check_external):
