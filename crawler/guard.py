@@ -69,9 +69,11 @@ class AddressGuard:
 
     def check(self, host: str, address: str) -> None:
         """Raise AddressRefused unless a request to `host`, connecting to `address`, may be sent."""
-        if self.trusted(host):
-            return
         ip = ip_of(address)
+        if self.trusted(host):
+            if ip is not None:   # a registered site lives there: its other names (www., a redirect's) may go too
+                self.site_addresses.add(ip)
+            return
         if ip is None:
             raise PrivateAddress(f"{host}: {address} is no address")
         if ip in self.site_addresses:

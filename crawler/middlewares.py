@@ -64,12 +64,14 @@ class AddressGuardMiddleware:
         return cls(settings_map(crawler.settings))
 
     async def process_request(self, request, spider=None):
+        from twisted.internet import reactor
         host = urlparse_cached(request).hostname
-        if not host or self.hosts.guard.trusted(host):
+        # the resolver's guard when it is ours: it has learnt where the registered sites live
+        guard = getattr(reactor.resolver, "map", self.hosts).guard
+        if not host or guard.trusted(host):
             return None
         if ip_of(host) is not None:
-            self.hosts.guard.check(host, host)
+            guard.check(host, host)
             return None
-        from twisted.internet import reactor
         await maybe_deferred_to_future(reactor.resolve(host))
         return None

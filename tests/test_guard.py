@@ -67,6 +67,14 @@ def test_where_a_registered_site_lives_is_allowed():
     assert guard.allows("elsewhere.example", "127.0.0.1")   # a registered site lives at 127.0.0.1
 
 
+def test_the_address_a_registered_name_resolves_to_is_where_a_registered_site_lives():
+    guard = AddressGuard(["oa.bl.gov.cn"])
+    assert not guard.allows("www.oa.bl.gov.cn", "10.1.1.1")
+    guard.check("oa.bl.gov.cn", "10.1.1.1")                 # the site's home page, resolved by DNS
+    assert guard.allows("www.oa.bl.gov.cn", "10.1.1.1")     # its redirect to www. lives at the same address
+    assert not guard.allows("10.1.1.2", "10.1.1.2")
+
+
 def test_private_networks_allowed_in_the_settings():
     guard = AddressGuard(private_networks=["10.8.0.0/16", "fd00::/8"])
     assert guard.allows("10.8.4.5", "10.8.4.5") and guard.allows("wiki.local", "fd00::5")
