@@ -63,19 +63,37 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         self.inner = httpx.AsyncHTTPTransport(**transport)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host
-        address = await self.hosts.connect_address(host)   # socket.gaierror, AddressRefused: nothing is sent
-        if ip_of(address) == ip_of(host):
-            return await self.inner.handle_async_request(request)
-        extensions = dict(request.extensions)
-        if request.url.scheme == "https":
-            extensions["sni_hostname"] = host
-        routed = httpx.Request(request.method, request.url.copy_with(host=address), headers=request.headers,
-                               stream=request.stream, extensions=extensions)   # headers keep Host: the name
-        return await self.inner.handle_async_request(routed)
+        address = await self.hosts.connect_address(request.url.host)   # gaierror, AddressRefused: nothing is sent
+        return await self.inner.handle_async_request(_routed(request, address))
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class GuardedSyncTransport(httpx.BaseTransport):
+    """GuardedTransport for synchronous clients (`sitecensus inspect`)."""
+
+    def __init__(self, hosts: HostsMap, **transport):
+        self.hosts = hosts
+        self.inner = httpx.HTTPTransport(**transport)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(_routed(request, self.hosts.connect_address_sync(request.url.host)))
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _routed(request: httpx.Request, address: str) -> httpx.Request:
+    """The request sent to `address`, its Host header and TLS server name still the URL's host."""
+    host = request.url.host
+    if ip_of(address) == ip_of(host):
+        return request
+    extensions = dict(request.extensions)
+    if request.url.scheme == "https":
+        extensions["sni_hostname"] = host
+    return httpx.Request(request.method, request.url.copy_with(host=address), headers=request.headers,
+                         stream=request.stream, extensions=extensions)   # headers keep Host: the name
 
 
 def guarded_client(urls: list[str], timeout: float, user_agent: str, connections: int,

@@ -63,14 +63,22 @@ class HostsMap:
     async def connect_address(self, name: str) -> str:
         """The address to connect to for `name`, the mapped one or the system resolver's, once the guard
         let it pass (raises socket.gaierror, or crawler.guard.AddressRefused)."""
-        address = self.lookup(name)
-        if address is None and ip_of(name) is not None:
-            address = name
+        address = self._known(name)
         if address is None:
             found = await asyncio.get_running_loop().getaddrinfo(name, None, type=socket.SOCK_STREAM)
             address = found[0][4][0]
         self.guard.check(name, address)
         return address
+
+    def connect_address_sync(self, name: str) -> str:
+        """connect_address for synchronous clients (`sitecensus inspect`)."""
+        address = self._known(name) or socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)[0][4][0]
+        self.guard.check(name, address)
+        return address
+
+    def _known(self, name: str) -> str | None:
+        """The address without asking DNS: the mapped one, or the name itself when it is an address."""
+        return self.lookup(name) or (name if ip_of(name) is not None else None)
 
 
 def url_hosts(urls: Iterable[str]) -> list[str]:

@@ -147,6 +147,20 @@ def test_a_probe_redirected_to_a_private_address_is_refused_and_counts_neither_w
     assert _window(snap, profile) == ([], [])
 
 
+def test_a_synchronous_client_passes_the_same_guard(redirecting_site):
+    import httpx
+    from crawler.probe import GuardedSyncTransport
+    base, port, seen = redirecting_site
+    hosts = HostsMap({"www.listed.gov.cn": "127.0.0.1"}, only_listed=True).trusting([base])
+    with httpx.Client(transport=GuardedSyncTransport(hosts), follow_redirects=True) as client:
+        assert client.get(base + "to-listed").status_code == 200
+        with pytest.raises(PrivateAddress):
+            client.get(base + "to-metadata")
+        with pytest.raises(socket.gaierror):
+            client.get(base + "to-unlisted")
+    assert ("GET", f"www.listed.gov.cn:{port}") in seen and not [h for h in seen if "169.254" in h[1]]
+
+
 def test_https_to_a_mapped_name_keeps_its_server_name_and_host(tmp_path):
     names: list = []
     context, _ = self_signed(tmp_path, datetime.now(timezone.utc) + timedelta(days=90), "www.mapped.gov.cn")
