@@ -60,7 +60,7 @@ def write_docx(sheet: dict, path: Path) -> Path:
 
     title = document.add_heading("政府网站检测整改问题单", level=0)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    score = "—" if sheet["score"] is None else f"{sheet['score']:g}"
+    score = "—（单项否决，不计分）" if sheet["vetoed"] else "—" if sheet["score"] is None else f"{sheet['score']:g}"
     verdict = sheet["verdict"] + ("（触发单项否决）" if sheet["vetoed"] else "")
     _table(document, ["项目", "内容"], [
         ["责任单位", f"{sheet['unit']}（{sheet['unit_kind']}）" if sheet["unit_kind"] else sheet["unit"]],
@@ -74,12 +74,15 @@ def write_docx(sheet: dict, path: Path) -> Path:
     if not sheet["groups"]:
         document.add_paragraph("本次检测未发现问题。")
     for group in sheet["groups"]:
-        taken = f"，本指标扣 {group['taken']:g} 分" if group.get("taken") else ""
-        document.add_heading(f"{group['code']} {group['name']}（{group['severity_label']}，{len(group['problems'])} 项{taken}）",
+        capped = "（已达该项上限）" if group["capped"] else ""
+        taken = f"，本指标扣 {group['taken']:g} 分{capped}" if group.get("taken") else ""
+        label = group["severity_label"] + ("（暂定）" if group["provisional"] else "")
+        document.add_heading(f"{group['code']} {group['name']}（{label}，{len(group['problems'])} 项{taken}）",
                              level=2)
         rows = []
         for p in group["problems"]:
             title = p["title"] + (f"（{p['silence_reason']}，不计分）" if p.get("silenced") else "")
+            title += f"\n{p['provisional_reason']}" if p.get("provisional_reason") else ""
             rows.append([p["fingerprint"], title, _evidence(p), p["hint"], p.get("status") or "—"])
         _table(document, ["编号", "问题", "位置与说明", "整改建议", "状态"], rows, [22, 38, 62, 36, 16])
 

@@ -26,6 +26,7 @@ def _env() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["severity"] = lambda s: SEVERITY_LABELS.get(s, s)
     env.filters["plan"] = lambda plan: PLAN_LABELS.get((plan or {}).get("participates"), "未报送意见书")
+    env.filters["num"] = lambda value: f"{value:g}"   # 20, not 20.0
     env.filters["when"] = lambda iso: datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M") if iso else ""
     return env
 

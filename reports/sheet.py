@@ -26,19 +26,34 @@ def plan_text(plan: dict | None) -> str:
     return text
 
 
+def shown_points(finding: dict, indicators: dict | None) -> float:
+    """A finding's points as they can count: never more than its indicator's cap."""
+    cap = (indicators or {}).get(finding["code"], {}).get("cap")
+    return finding["points"] if cap is None else min(finding["points"], cap)
+
+
+def _group(finding: dict, site: dict, rule_names: dict[str, str]) -> dict:
+    indicator = (site.get("indicators") or {}).get(finding["code"], {})
+    cap = indicator.get("cap")
+    return {"code": finding["code"], "name": rule_names.get(finding["code"], ""), "severity": _severity(finding),
+            "severity_label": SEVERITY_LABELS[_severity(finding)], "taken": indicator.get("taken"),
+            "capped": cap is not None and indicator.get("points", 0) > cap,   # shown as （已达该项上限）
+            "provisional": True, "problems": []}
+
+
 def groups(site: dict, rule_names: dict[str, str], ledger: dict | None) -> list[dict]:
-    """Findings grouped by indicator (rule code), vetoes first, then deductions, consolidation, advisories."""
+    """Findings grouped by indicator (rule code), vetoes first, then deductions, consolidation, advisories.
+    Points are shown after the indicator's cap; a group whose findings are all provisional is 暂定."""
     problems = (ledger or {}).get("problems", {})
     by_code: dict[str, dict] = {}
     for finding in site["findings"]:
         entry = problems.get(finding["fingerprint"], {})
-        group = by_code.setdefault(finding["code"], {
-            "code": finding["code"], "name": rule_names.get(finding["code"], ""), "severity": _severity(finding),
-            "severity_label": SEVERITY_LABELS[_severity(finding)],
-            "taken": (site.get("indicators") or {}).get(finding["code"], {}).get("taken"), "problems": []})
+        group = by_code.setdefault(finding["code"], _group(finding, site, rule_names))
+        group["provisional"] = group["provisional"] and bool(finding.get("provisional"))
         group["problems"].append({**finding, "status": "已核实排除" if finding.get("silenced") else entry.get("status"),
                                   "first_seen": entry.get("first_seen"), "deadline": entry.get("deadline"),
-                                  "reopened": entry.get("reopened", 0)})
+                                  "reopened": entry.get("reopened", 0),
+                                  "points": shown_points(finding, site.get("indicators"))})
     order = {severity: i for i, severity in enumerate(SEVERITY_ORDER)}
     return sorted(by_code.values(), key=lambda g: (order[g["severity"]], g["code"]))
 
@@ -52,7 +67,7 @@ def sheet_data(scan: dict, site: dict, rule_names: dict[str, str], ledger: dict 
         "verdict": site["verdict"], "vetoed": site["vetoed"], "score": site["score"], "plan": plan_text(site.get("plan")),
         "stats": site.get("stats") or {}, "note": site.get("note"),
         "groups": groups(site, rule_names, ledger),
-        "counts": {"problems": len(counted), "vetoes": sum(1 for f in counted if f["severity"] == "veto"),
+        "counts": {"problems": len(counted), "vetoes": sum(1 for f in counted if f["severity"] == "veto" and not f.get("provisional")),
                    "silenced": len(site["findings"]) - len(counted)},
         "deadline": (ledger or {}).get("deadline"), "working_days": (ledger or {}).get("working_days"),
         "previous": (ledger or {}).get("previous"),

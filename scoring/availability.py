@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scoring.findings import Evidence
+from scoring.links import _failure as failure_label
 from scoring.registry import RULES, rule
 
 
@@ -18,19 +19,32 @@ def _window(snap, profile):
     return probes, failed
 
 
+def _needed(profile) -> int:
+    """Probes the criteria want before V1 may veto: a week of spaced probes."""
+    return profile.availability.window_days * profile.availability.min_probes_per_day
+
+
 def _basis(snap, profile, probes) -> str:
     a = profile.availability
-    needed = a.window_days * a.min_probes_per_day
     note = f"依据 {len(probes)} 次首页探测"
-    if len(probes) < needed:   # fewer than the criteria's week of spaced probes
-        note += (f"（暂定 provisional，证据不足 insufficient evidence：标准要求 {a.window_days} 天 × 每天 {a.min_probes_per_day} 次 = {needed} 次；"
-                 "连续一周的探测由 `sitecensus serve` 完成）")
+    if len(probes) < _needed(profile):
+        note += f"（标准要求 {a.window_days} 天 × 每天 {a.min_probes_per_day} 次 = {_needed(profile)} 次）"
     return note
+
+
+def _provisional_reason(profile, probes) -> str:
+    a = profile.availability
+    return (f"暂定：只有 {len(probes)} 次首页探测，少于标准要求的 {a.window_days} 天 × 每天 {a.min_probes_per_day} 次"
+            f" = {_needed(profile)} 次，暂不作单项否决；检测服务（sitecensus serve）连续探测满一周后才能确定")
+
+
+def _probe_failure(probe) -> str:
+    return "返回空白页面" if probe.error == "empty" else failure_label(probe.error, probe.status)
 
 
 def _evidence(snap, failed, basis):
     rows = [Evidence(url=snap.url, detail=basis)]
-    rows += [Evidence(url=snap.url, detail=f"{p.at:%Y-%m-%d %H:%M} 探测失败: {p.error or p.status}") for p in failed[:20]]
+    rows += [Evidence(url=snap.url, detail=f"{p.at:%Y-%m-%d %H:%M} 探测失败：{_probe_failure(p)}") for p in failed[:20]]
     return rows
 
 
@@ -45,9 +59,13 @@ def site_unreachable(snap, profile):
     share = len(failed) / len(probes)
     if share < a.veto_failure_share:
         return []
-    basis = _basis(snap, profile, probes)
-    return [RULES["V1"].finding(snap, snap.url, count=len(failed), evidence=_evidence(snap, failed, basis),
-                                title=f"站点无法访问：{len(failed)}/{len(probes)} 次探测失败（{share:.1%}）")]
+    certain = len(probes) >= _needed(profile)   # fewer than a week of probes: shown, but no veto yet
+    finding = RULES["V1"].finding(snap, snap.url, count=len(failed),
+                                  evidence=_evidence(snap, failed, _basis(snap, profile, probes)),
+                                  title=f"站点无法访问{'' if certain else '（暂定）'}：{len(failed)}/{len(probes)} 次探测失败（{share:.1%}）")
+    if not certain:
+        finding.provisional, finding.provisional_reason = True, _provisional_reason(profile, probes)
+    return [finding]
 
 
 @rule("D1", "首页可用性", "deduction",

@@ -29,8 +29,8 @@ def home_unread_reason(snap) -> str | None:
 
 
 def absence_judgeable(snap) -> bool:
-    """Can "there is no such column" be concluded? Not when the home page itself could not be read."""
-    return home_unread_reason(snap) is None
+    """Can "there is no such column" be concluded? Not when the home page was not fetched or could not be read."""
+    return snap.home is not None and snap.home.outcome == "ok" and home_unread_reason(snap) is None
 
 
 def readable(columns) -> list:

@@ -26,6 +26,10 @@ class Finding:
     for_reference: bool = False  # a deduction listed on a vetoed site: not scored, fix it anyway
     silenced: bool = False       # a verified false positive: shown, never scored
     silence_reason: str | None = None
+    # Evidence short of what the criteria require (e.g. V1 from fewer than a week of probes): shown as 暂定
+    # with the reason, never a veto or a deduction until the evidence is complete
+    provisional: bool = False
+    provisional_reason: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

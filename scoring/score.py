@@ -7,6 +7,7 @@ from fnmatch import fnmatch
 from scoring.certainty import content_unreadable, unverified_items
 from scoring.consolidation import closure_window, site_seen
 from scoring.findings import Finding
+from scoring.links import _failure as failure_label
 from scoring.profile import Profile
 from scoring.rules import RULES
 from scoring.snapshot import SiteSnapshot
@@ -89,36 +90,74 @@ def judge(snap: SiteSnapshot, profile: Profile) -> Judged:
     return judged
 
 
+# What can be said of a site whose home page nobody could read: its availability (the probes), its address,
+# and the consolidation rules, which judge what the site answered. Everything else would conclude from an absence.
+WITHOUT_CONTENT = ("V1", "D1", "G2")
+
+
+def home_read(snap: SiteSnapshot) -> bool:
+    return snap.home is not None and snap.home.outcome == "ok"
+
+
+def _availability_note(findings: list[Finding]) -> str:
+    """Why availability is not settled yet, when V1 is only provisional."""
+    v1 = next((f for f in findings if f.code == "V1" and f.provisional and not f.silenced), None)
+    return f"可用性尚无法确定（{v1.provisional_reason}）" if v1 else ""
+
+
+def _home_unread_note(snap: SiteSnapshot, findings: list[Finding]) -> str:
+    reason = f"首页无法检测：{failure_label(snap.home.error, snap.home.status)}" if snap.home else "首页未能抓取"
+    return "；".join(filter(None, [reason, _availability_note(findings)]))
+
+
+def _indicators(findings: list[Finding], profile: Profile) -> dict[str, dict]:
+    """Per indicator: the points its findings add up to, its cap, and what it takes off (never above the cap)."""
+    limits = caps(profile)
+    indicators: dict[str, dict] = {}
+    for f in findings:
+        if f.severity != "deduction" or f.silenced:
+            continue
+        entry = indicators.setdefault(f.code, {"points": 0.0, "cap": limits.get(f.code), "taken": 0.0, "findings": []})
+        entry["points"] = round(entry["points"] + f.points, 2)
+        entry["findings"].append(f.fingerprint)
+    for entry in indicators.values():
+        entry["taken"] = round(min(entry["points"], entry["cap"]) if entry["cap"] is not None else entry["points"], 2)
+    return indicators
+
+
+def _unscored(verdict: str, findings: list[Finding], profile: Profile, note: str, vetoed: bool = False,
+              score: float | None = None) -> Judged:
+    """A site whose deductions do not count (vetoed, or not checkable): listed for reference, shown capped."""
+    for f in findings:
+        f.for_reference = f.severity == "deduction" and not f.silenced
+    return Judged(verdict, vetoed, score, findings, _indicators(findings, profile), note=note)
+
+
 def _judge_site(snap: SiteSnapshot, profile: Profile) -> Judged:
     findings = [f for r in RULES.values() if r.code not in PORTAL_PAGE_RULES for f in r.check(snap, profile)]
     apply_silences(findings, snap.silences)
     if is_closed(snap):  # the census no longer applies; what remains to do is consolidation work
         return Judged(CLOSED, False, None, [f for f in findings if f.code.startswith("J")],
                       note="网站已按计划关停或跳转到门户网站")
-    if snap.home is None or (snap.home.outcome != "ok" and not any(f.code == "V1" for f in findings)):
-        reason = f"首页无法检测：{snap.home.error or snap.home.status}" if snap.home else "首页未能抓取"
-        return Judged(UNCHECKED, False, None, findings, note=reason)
+    certain_veto = any(f.code == "V1" and not f.provisional and not f.silenced for f in findings)
+    if not home_read(snap):
+        findings = [f for f in findings if f.code in WITHOUT_CONTENT or f.code.startswith("J")]
+        if not certain_veto:   # a week of probes proves the site unreachable; anything less leaves it open
+            return _unscored(UNCHECKED, findings, profile, _home_unread_note(snap, findings))
     unreadable = content_unreadable(snap)
-    if unreadable and not any(f.severity == "veto" and f.code == "V1" for f in findings):
-        return Judged(UNCHECKED, False, None, findings, note=f"网站内容无法检测：{unreadable}")
+    if unreadable and not certain_veto:
+        return _unscored(UNCHECKED, findings, profile, f"网站内容无法检测：{unreadable}")
     total, factor = profile.total, 1.0
     scaling = profile.no_services_scaling
     if scaling and snap.no_external_services:  # 2019: no external services ⇒ out of 75, × 4/3
         findings = [f for f in findings if f.code not in scaling.indicators]
         total, factor = scaling.base, scaling.factor
-    counted = [f for f in findings if not f.silenced]
-    vetoed = any(f.severity == "veto" for f in counted)
-    limits = caps(profile)
-    indicators: dict[str, dict] = {}
-    for f in counted:
-        if f.severity != "deduction":
-            continue
-        entry = indicators.setdefault(f.code, {"points": 0.0, "cap": limits.get(f.code), "taken": 0.0, "findings": []})
-        entry["points"] = round(entry["points"] + f.points, 2)
-        entry["findings"].append(f.fingerprint)
-        f.for_reference = vetoed
-    for entry in indicators.values():
-        entry["taken"] = round(min(entry["points"], entry["cap"]) if entry["cap"] is not None else entry["points"], 2)
+    vetoed = any(f.severity == "veto" and not f.silenced and not f.provisional for f in findings)
+    indicators = _indicators(findings, profile)
     score = round(max(profile.floor, (total - sum(e["taken"] for e in indicators.values())) * factor), 2)
-    verdict = FAIL if vetoed or score < profile.pass_mark else PASS
-    return Judged(verdict, vetoed, score, findings, indicators)
+    if vetoed:
+        return _unscored(FAIL, findings, profile, "", vetoed=True, score=score)
+    if score >= profile.pass_mark and _availability_note(findings):
+        # it would pass, but V1 may yet fail it: no verdict until a week of probes is in
+        return _unscored(UNCHECKED, findings, profile, _availability_note(findings))
+    return Judged(FAIL if score < profile.pass_mark else PASS, False, score, findings, indicators)

@@ -168,6 +168,7 @@ def audit(target: str = typer.Argument(..., help="网址，或 units.yaml 中的
           as_of: Optional[str] = AsOfOpt, profile: Optional[str] = ProfileOpt, as_json: bool = JsonOpt,
           config: Optional[Path] = ConfigOpt):
     """即时检测一个网站。退出码：0 合格，1 不合格，2 无法检测。"""
+    from reports.sheet import SEVERITY_LABELS, shown_points
     application = _app(config)
     try:
         when = application.as_of(as_of)
@@ -192,8 +193,12 @@ def audit(target: str = typer.Argument(..., help="网址，或 units.yaml 中的
             findings.add_column(name)
         for f in site["findings"]:
             where = f["evidence"][0]["url"] if f["evidence"] else ""
-            findings.add_row(f["code"], f["severity"], f["title"], f"{f['points']:g}", str(f["count"]), where or "")
+            kind = SEVERITY_LABELS.get(f["severity"], f["severity"]) + ("（暂定）" if f.get("provisional") else "")
+            findings.add_row(f["code"], kind, f["title"], f"{shown_points(f, site['indicators']):g}", str(f["count"]),
+                             where or "")
         out.print(findings)
+        if site.get("note"):
+            out.print(f"说明：{site['note']}", highlight=False)
     raise typer.Exit({"合格": 0, "已关停": 0, "不合格": 1}.get(site["verdict"], 2))
 
 

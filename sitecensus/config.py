@@ -167,6 +167,10 @@ class CrawlSettings(Strict):
     resolve_only_listed: bool = False    # every other name fails as a DNS error (demo and tests)
     # Private networks (CIDR) that may be requested although no registered site lives there (crawler/guard.py)
     private_networks_allowed: list[str] = []
+    # Sites at these addresses (by IP literal or crawl.hosts) are crawled without delay and with
+    # unthrottled_concurrency: our own machine, or an office's intranet test server, is no production system
+    unthrottled_networks: list[str] = ["127.0.0.0/8", "::1/128"]
+    unthrottled_concurrency: int = Field(8, gt=0)
     # CMS family readers (crawler/families) switched on; a list a switched-off family carries is "could not verify"
     families: list[Literal["hanweb", "trs", "json", "docwrite"]] = ["hanweb", "trs", "json", "docwrite"]
     render: RenderSettings = RenderSettings()
@@ -185,6 +189,7 @@ class CrawlSettings(Strict):
 
 class ProbeSettings(Strict):
     per_scan: int = Field(ge=1)
+    per_audit: int = Field(1, ge=1)   # `sitecensus audit`: fresh probes, judged with those already stored
     spacing_seconds: float = Field(ge=0)
     timeout_seconds: float = Field(gt=0)
 

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 from sitecensus.store import Judgement, Result, Scan, Site
 
 SITE_KEYS = ("unit", "url", "role", "verdict", "vetoed", "score", "stats", "findings", "indicators", "consolidation",
-             "unverified")
+             "unverified", "note")
 FINDING_KEYS = ("code", "severity", "points", "count", "title", "fingerprint", "evidence", "hint", "for_reference",
-                "silenced", "silence_reason")
+                "silenced", "silence_reason", "provisional", "provisional_reason")
+FINDING_DEFAULTS = {"provisional": False}   # results stored before a key existed
 
 
 def full_document(session: Session, judgement: Judgement, timezone: str) -> dict:
@@ -29,9 +30,11 @@ def contract_document(full: dict) -> dict:
     """Trim the full document to the public JSON contract (DESIGN.md), plus the score's explanation:
     per site `role` (site | portal_page | portal), `indicators` (points, cap, taken, the findings behind
     them), `consolidation` (state at the check time against the unit's form, what the scan saw) and
-    `unverified` (what could not be read, with the reason: never a finding), per finding `hint`,
-    `for_reference` (a deduction on a vetoed site) and `silenced` / `silence_reason`."""
+    `unverified` (what could not be read, with the reason: never a finding), `note` (why a site could not be
+    checked, or was judged only in part), per finding `hint`,
+    `for_reference` (a deduction on a site that is not scored), `silenced` / `silence_reason` and
+    `provisional` / `provisional_reason` (evidence short of what the criteria require: shown as 暂定, no veto)."""
     return {"scan": {k: full["scan"][k] for k in ("id", "as_of", "profile")},
             "sites": [{**{k: site.get(k) for k in SITE_KEYS},
-                       "findings": [{k: f[k] for k in FINDING_KEYS} for f in site["findings"]]}
+                       "findings": [{k: f.get(k, FINDING_DEFAULTS.get(k)) for k in FINDING_KEYS} for f in site["findings"]]}
                       for site in full["sites"]]}

@@ -85,12 +85,45 @@ def test_v1_at_the_five_percent_edge(total, failed, vetoed):
     assert d1 and d1[0].points == pytest.approx(100 * failed / total * CENSUS.availability.points_per_percent, abs=0.01)
 
 
-def test_v1_says_insufficient_evidence_below_seven_times_twenty():
-    result = judge(snapshot(probes=probes(10, 5)), CENSUS)
+def test_v1_from_fewer_probes_than_a_week_is_provisional_and_the_site_unchecked():
+    """3 probes, all failing: V1 shown as 暂定 with why, no veto, verdict 无法检测 (not 不合格)."""
+    result = judge(snapshot(probes=probes(3, 3)), CENSUS)
     v1 = next(f for f in result.findings if f.code == "V1")
-    assert "insufficient evidence" in v1.evidence[0].detail
-    full = judge(snapshot(probes=probes(140, 70)), CENSUS)
-    assert "insufficient evidence" not in next(f for f in full.findings if f.code == "V1").evidence[0].detail
+    assert v1.provisional and "暂定" in v1.title and "140" in v1.provisional_reason
+    assert result.verdict == "无法检测" and not result.vetoed and result.score is None
+    assert "可用性尚无法确定" in result.note
+    assert not any(word in v1.provisional_reason + result.note for word in ("provisional", "insufficient", "`"))
+
+
+def test_v1_from_a_full_week_vetoes():
+    """7 x 20 probes, 6% failing: V1 vetoes as the census says."""
+    result = judge(snapshot(probes=probes(140, 9)), CENSUS)
+    v1 = next(f for f in result.findings if f.code == "V1")
+    assert not v1.provisional and "暂定" not in v1.title
+    assert result.verdict == "不合格" and result.vetoed
+
+
+def test_a_provisional_v1_does_not_hide_a_certain_failure():
+    columns = [column(f"通知公告{i}", 200) for i in range(5)]   # V3 vetoes on its own
+    result = judge(snapshot(columns, probes=probes(3, 3)), CENSUS)
+    assert result.verdict == "不合格" and result.vetoed and "V3" in codes(result)
+
+
+def test_unreachable_home_page_gets_no_findings_about_its_content():
+    """Nobody read the home page: no D5-D7 "未开设…栏目", no G1, no V2-V6, only availability and the address."""
+    snap = snapshot(probes=probes(3, 3))
+    snap.home = Home(url=snap.url, final_url=None, status=None, outcome="broken", error="connect")
+    snap.columns, snap.identifiers = [], {}
+    result = judge(snap, CENSUS)
+    assert {f.code for f in result.findings} == {"V1", "D1"}
+    assert result.verdict == "无法检测" and result.score is None and "无法连接" in result.note
+    assert all(f.for_reference for f in result.findings if f.severity == "deduction")
+
+
+def test_d1_is_shown_after_its_cap():
+    result = judge(snapshot(probes=probes(3, 3)), CENSUS)
+    d1 = result.indicators["D1"]
+    assert d1["points"] == 500 and d1["taken"] == CENSUS.availability.cap
 
 
 @pytest.mark.parametrize("waited, vetoed", [(-1, False), (0, False), (1, True)])

@@ -347,7 +347,8 @@ def test_v1_and_d1_from_a_stored_week_at_the_five_percent_edge(world, tmp_path, 
     assert d1["count"] == failed
     assert d1["points"] == pytest.approx(100 * failed / 140 * 5, abs=0.01)   # census2015: 5 points per percent
     details = " ".join(e["detail"] for e in d1["evidence"])
-    assert "依据 140 次首页探测" in details and "provisional" not in details   # a full week: not provisional
+    assert "依据 140 次首页探测" in details and "标准要求" not in details   # a full week: nothing missing
+    assert not vetoed or not codes["V1"]["provisional"]
     assert site["vetoed"] is vetoed
 
 
