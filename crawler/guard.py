@@ -57,6 +57,7 @@ class AddressGuard:
 
     def trusting(self, site_hosts: Iterable[str]) -> AddressGuard:
         """This guard with more registered hosts (the sites a probe round or a second try starts from)."""
+        site_hosts = list(site_hosts)
         guard = AddressGuard.__new__(AddressGuard)
         guard.__dict__.update(self.__dict__)
         guard.trusted_hosts = self.trusted_hosts | {host_name(h) for h in site_hosts}

@@ -91,7 +91,7 @@ def _routed(request: httpx.Request, address: str) -> httpx.Request:
         return request
     extensions = dict(request.extensions)
     if request.url.scheme == "https":
-        extensions["sni_hostname"] = host
+        extensions["sni_hostname"] = request.url.raw_host.decode("ascii")   # an IDN as the certificate has it
     return httpx.Request(request.method, request.url.copy_with(host=address), headers=request.headers,
                          stream=request.stream, extensions=extensions)   # headers keep Host: the name
 
