@@ -12,16 +12,16 @@ import pytest
 
 from hostile_sites import CASES, PAYLOAD, PRIVATE_TARGETS, HostileWorld, budget_of, run_scan_measured, site_notes
 
-# Test-sized settings, so that the suite costs seconds per case rather than the shipped minutes:
-# short timeouts (a hanging site costs 5 s, its second try 6 s), no retries, one probe per scan, and low
-# per-site budgets (60 pages, 200 link checks) so that the endless cases hit them quickly. The politeness
-# delay is lifted (our own loopback servers), the browser is off (no case is a page built by script, and
-# Chromium's memory would blur the bound on ours), bodies over 8 MB are not read (the
-# 100,000-link page is 4 MB).
-CRAWL = dict(download_timeout_seconds=5, retries=0, second_try_timeout_seconds=6, per_host_delay_seconds=0,
+# Test-sized settings, so that the suite costs seconds per case rather than the shipped minutes: short
+# timeouts (a hanging site costs 10 s, its second try 12 s; a 4 MB page must still come in on a busy
+# machine), no retries, one probe per scan, and low per-site budgets (60 pages, 200 link checks) so that
+# the endless cases hit them quickly. The politeness delay is lifted (our own loopback servers), the
+# browser is off (no case is a page built by script, and Chromium's memory would blur the bound on ours),
+# bodies over 8 MB are not read (the 100,000-link page is 4 MB).
+CRAWL = dict(download_timeout_seconds=10, retries=0, second_try_timeout_seconds=12, per_host_delay_seconds=0,
              per_host_concurrency=4, max_pages_per_site=60, max_link_checks_per_site=200, max_response_bytes=8_000_000,
              retry_after_max_seconds=5, render={"enabled": False})
-PROBES = dict(per_scan=1, spacing_seconds=0, timeout_seconds=5)
+PROBES = dict(per_scan=1, spacing_seconds=0, timeout_seconds=10)
 SCAN_SECONDS = 300          # the whole scan (it takes about a minute on 2 idle cores)
 CASE_SECONDS = 150          # from the first to the last request a case's server saw
 PEAK_RSS_MB = 1024          # the scan process (a gzip bomb or a 50 MB body held in memory would pass 2 GB)
