@@ -40,7 +40,7 @@ from sitecensus.config import Config, Dictionaries, Unit
 from sitecensus.availability import save_probes
 from sitecensus import stopflag
 from sitecensus.lock import pid_alive
-from sitecensus.store import Column, Fetch, Link, Page, Scan, Site
+from sitecensus.store import Column, Fetch, Judgement, Link, Page, Scan, Site
 
 log = logging.getLogger("sitecensus.scan")
 PORTAL_DEPTH = 1   # the portal is crawled only to its home page's links, looking for unregistered sites
@@ -332,11 +332,19 @@ class ScanInterrupted(RuntimeError):
         self.scan_id = scan_id
 
 
+def stale_scans(session: Session) -> list[Scan]:
+    """Scans whose process is gone (killed, power cut) while 'running', or after the crawl but before
+    their judgement was stored (the process that crawls a scan judges it at once)."""
+    unjudged = ~select(Judgement.id).where(Judgement.scan_id == Scan.id).exists()
+    return [scan for scan in session.scalars(select(Scan).where(
+                (Scan.status == "running") | ((Scan.status == "done") & unjudged)).order_by(Scan.id))
+            if not pid_alive(scan.pid)]
+
+
 def mark_stale_scans(sessions: sessionmaker[Session]) -> list[int]:
-    """Scans left 'running' by a process that is gone (killed, power cut) become 'interrupted'."""
+    """Stale scans (above) become 'interrupted': never judged, the next scan starts fresh."""
     with sessions.begin() as session:
-        stale = [scan for scan in session.scalars(select(Scan).where(Scan.status == "running"))
-                 if not pid_alive(scan.pid)]
+        stale = stale_scans(session)
         for scan in stale:
             scan.status = "interrupted"
         return [scan.id for scan in stale]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from sitecensus.availability import availability, probed_urls
 from sitecensus.lock import pid_alive
-from sitecensus.scan import stale_note
+from sitecensus.scan import stale_note, stale_scans
 from sitecensus.service import JOB_NAMES, stored_jobs
 from sitecensus.store import Scan, ServiceState
 
@@ -36,9 +36,9 @@ def _service(state: ServiceState | None, interval: float, now: datetime) -> dict
     return facts
 
 
-def _scan_state(scan: Scan) -> dict:
-    """A scan's status, and a note when it did not finish ('running' with its process gone: killed)."""
-    if scan.status == "running" and not pid_alive(scan.pid):
+def _scan_state(scan: Scan, stale: bool) -> dict:
+    """A scan's status, and a note when it did not finish (`stale`: its process was killed)."""
+    if stale:
         return {"status": "interrupted", "note": stale_note(scan.id)}
     if scan.status == "interrupted":
         return {"status": "interrupted", "note": "该次检测被中断，已保存的内容保留，该次检测不评分"}
@@ -56,12 +56,13 @@ def collect(application) -> dict:
     with application.sessions() as session:
         state = session.get(ServiceState, 1)
         scan = session.scalar(select(Scan).order_by(Scan.id.desc()).limit(1))
+        stale = {s.id for s in stale_scans(session)}
         figures = availability(session, urls, now, days)
     jobs = [{"id": job.id, "name": JOB_NAMES.get(job.id, job.name), "trigger": str(job.trigger),
              "next_run_time": job.next_run_time.astimezone(tz).isoformat() if job.next_run_time else None}
             for job in stored_jobs(application.sessions)]
     last_scan = None if scan is None else {
-        **_scan_state(scan), "id": scan.id, "started_at": scan.started_at.astimezone(tz).isoformat(),
+        **_scan_state(scan, scan.id in stale), "id": scan.id, "started_at": scan.started_at.astimezone(tz).isoformat(),
         "finished_at": scan.finished_at.astimezone(tz).isoformat() if scan.finished_at else None}
     sites = [{"unit": unit_of[url], "url": url, "probes": f.probes, "failed": f.failed, "refused": f.refused,
               "availability": None if f.share is None else round(f.share, 4)} for url, f in figures.items()]

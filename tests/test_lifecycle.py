@@ -158,3 +158,33 @@ def test_the_service_stops_with_status_0_every_time(sites, tmp_path):
     log = (tmp_path / "out" / "service.log").read_text(encoding="utf-8")
     assert "探测一轮" in log and "每周全面检测开始" in log, "some stops came while probing and while scanning"
     assert db_rows(config, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_scan_killed_before_its_judgement_was_stored_counts_as_interrupted(tmp_path):
+    """kill -9 between the crawl's end ('done') and the judgement: not left as a finished scan without
+    a verdict (which `report` and the dashboard would stumble on), but marked and reported like any
+    killed scan. Scans whose process still runs, and judged ones, are left alone."""
+    from datetime import datetime, timezone
+
+    from sitecensus.scan import mark_stale_scans
+    from sitecensus.store import Judgement, Scan, open_store
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()   # a pid that no longer runs
+    sessions = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    now = datetime.now(timezone.utc)
+    with sessions.begin() as session:
+        scans = {name: Scan(started_at=now, as_of=now, status=status, pid=pid, kind="scan")
+                 for name, status, pid in [("judged", "done", gone.pid), ("killed_judging", "done", gone.pid),
+                                           ("killed_crawling", "running", gone.pid), ("judging_now", "done", os.getpid()),
+                                           ("crawling_now", "running", os.getpid())]}
+        session.add_all(scans.values())
+        session.flush()
+        session.add(Judgement(scan_id=scans["judged"].id, as_of=now, profile="census2015", created_at=now))
+        ids = {name: scan.id for name, scan in scans.items()}
+    assert mark_stale_scans(sessions) == [ids["killed_judging"], ids["killed_crawling"]]
+    with sessions() as session:
+        status = {name: session.get(Scan, scan_id).status for name, scan_id in ids.items()}
+    assert status == {"judged": "done", "killed_judging": "interrupted", "killed_crawling": "interrupted",
+                      "judging_now": "done", "crawling_now": "running"}
+    assert mark_stale_scans(sessions) == []   # said once
