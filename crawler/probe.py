@@ -33,6 +33,9 @@ class ProbeResult:
     #                                 | private_address | not_listed (refused by the address guard: nothing sent)
     elapsed_ms: int | None = None
     bytes: int = 0
+    content_type: str | None = None
+    final_url: str | None = None
+    body: bytes | None = None       # kept only when asked for, and only for HTML (a second try's page is read)
 
 
 def _error_class(exc: Exception) -> str:
@@ -109,23 +112,27 @@ def guarded_client(urls: list[str], timeout: float, user_agent: str, connections
 PROBE_MAX_BYTES = 2 * 1024 * 1024   # enough to know the home page opens; a 50 MB page is not read to the end
 
 
-async def _get(client: httpx.AsyncClient, url: str) -> tuple[httpx.Response, int]:
+async def _get(client: httpx.AsyncClient, url: str, keep_html: bool = False) -> tuple[httpx.Response, int, bytes | None]:
     async with client.stream("GET", url) as response:
+        kept = [] if keep_html and "html" in response.headers.get("content-type", "html") else None
         size = 0
-        async for chunk in response.aiter_raw():
+        async for chunk in (response.aiter_raw() if kept is None else response.aiter_bytes()):
             size += len(chunk)
+            if kept is not None:
+                kept.append(chunk)
             if size >= PROBE_MAX_BYTES:
                 break
-        return response, size
+        return response, size, b"".join(kept) if kept is not None else None
 
 
-async def probe(client: httpx.AsyncClient, url: str, timeout: float) -> ProbeResult:
+async def probe(client: httpx.AsyncClient, url: str, timeout: float, keep_html: bool = False) -> ProbeResult:
     """One probe with a `guarded_client`: the home page must answer with a non-empty page within `timeout`
-    seconds in total (name lookup, connection, redirects and body included)."""
+    seconds in total (name lookup, connection, redirects and body included). `keep_html`: an HTML answer's
+    body (up to PROBE_MAX_BYTES) is kept in the result."""
     started = time.monotonic()
     at = datetime.now(timezone.utc)
     try:
-        response, size = await asyncio.wait_for(_get(client, url), timeout)
+        response, size, body = await asyncio.wait_for(_get(client, url, keep_html), timeout)
     except Exception as exc:  # noqa: BLE001 - every failure is a failed probe, classified
         return ProbeResult(url, at, False, error=_error_class(exc), elapsed_ms=int((time.monotonic() - started) * 1000))
     elapsed = int((time.monotonic() - started) * 1000)
@@ -135,7 +142,8 @@ async def probe(client: httpx.AsyncClient, url: str, timeout: float) -> ProbeRes
         return ProbeResult(url, at, False, response.status_code, f"http_{response.status_code}", elapsed, size)
     if size == 0:
         return ProbeResult(url, at, False, response.status_code, "empty", elapsed, size)
-    return ProbeResult(url, at, True, response.status_code, None, elapsed, size)
+    return ProbeResult(url, at, True, response.status_code, None, elapsed, size,
+                       response.headers.get("content-type"), str(response.url), body)
 
 
 async def probe_round(urls: list[str], timeout: float, user_agent: str,

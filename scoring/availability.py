@@ -8,13 +8,17 @@ from scoring.links import _failure as failure_label
 from scoring.registry import RULES, rule
 
 
+def probe_counts(error: str | None) -> bool:
+    """A probe the site refused (403, 429 ...) cannot tell whether the public could open the page, so it
+    counts neither way; nor can one that our address guard stopped (a redirect to a private address:
+    nothing was sent)."""
+    return not (error or "").startswith(("blocked", "private_address", "not_listed"))
+
+
 def _window(snap, profile):
     start = snap.as_of - timedelta(days=profile.availability.window_days)
-    # The snapshot holds no later probes but the scan's own; a probe the site refused (403, 429 ...)
-    # cannot tell whether the public could open the page, so it counts neither way; nor can one that
-    # our address guard stopped (a redirect to a private address: nothing was sent).
-    probes = [p for p in snap.probes if start <= p.at
-              and not (p.error or "").startswith(("blocked", "private_address", "not_listed"))]
+    # the snapshot holds no later probes but the scan's own
+    probes = [p for p in snap.probes if start <= p.at and probe_counts(p.error)]
     failed = [p for p in probes if not p.ok]
     return probes, failed
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.probe import ProbeResult, probe_round
 from crawler.resolver import HostsMap
+from scoring.availability import probe_counts
 from sitecensus.config import Config
 from sitecensus.store import Probe
 
@@ -48,7 +49,7 @@ def probe_and_store(config: Config, sessions: sessionmaker[Session]) -> RoundSum
     crawl, probes = config.settings.crawl, config.settings.probes
     started = time.monotonic()
     results = asyncio.run(probe_round(urls, probes.timeout_seconds, crawl.user_agent,
-                                      HostsMap(crawl.hosts, crawl.resolve_only_listed))) if urls else []
+                                      HostsMap.of(crawl, urls))) if urls else []
     save_probes(sessions, results)
     failures = {r.url: r.error or str(r.status) for r in results if not r.ok}
     return RoundSummary(len(results), len(failures), time.monotonic() - started, failures)
@@ -83,7 +84,7 @@ def availability(session: Session, urls: list[str], end: datetime, days: int,
                            .where(Probe.url.in_(urls), Probe.at > start, within).order_by(Probe.at))
     for url, at, ok, error in rows:
         figure = out[url]
-        if (error or "").startswith("blocked"):
+        if not probe_counts(error):
             figure.refused += 1
             continue
         figure.probes += 1

@@ -31,13 +31,13 @@ from crawler.extract.page import ExtractOptions
 from crawler.extract.textscan import Entry, TextMatcher
 from crawler.items import FetchItem, PageItem
 from crawler.probe import probe_rounds, tls_round
-from crawler.retry import RETRIED_ERRORS, second_tries
 from crawler.render import RenderOptions, scrapy_settings as render_settings
 from crawler.resolver import HostsMap, url_hosts
 from scoring.profile import Profile
 from scoring.snapshot import CrawlBudget
 from sitecensus.config import Config, Dictionaries, Unit
 from sitecensus.availability import save_probes
+from sitecensus.second_tries import second_try_failures
 from sitecensus import stopflag
 from sitecensus.lock import pid_alive
 from sitecensus.store import Column, Fetch, Judgement, Link, Page, Scan, Site
@@ -227,42 +227,6 @@ class StoreSink:
                     rows.clear()
         self.pending = 0
         self.flushed_at = time.monotonic()
-
-
-def second_try_failures(sessions: sessionmaker[Session], scan_id: int, config: Config) -> tuple[int, int]:
-    """Ask again, after the crawl, every target that timed out or refused a connection (crawler/retry.py);
-    store both tries on the fetch. Returns (tried, recovered)."""
-    from crawler.spiders.site import outcome_of
-
-    crawl = config.settings.crawl
-    with sessions() as session:
-        failed = session.execute(select(Fetch.id, Fetch.url, Fetch.error).where(
-            Fetch.scan_id == scan_id, Fetch.outcome == "broken", Fetch.error.in_(RETRIED_ERRORS))).all()
-    if not failed:
-        return 0, 0
-    log.info("second tries: %s targets that timed out or refused a connection", len(failed))
-    results = asyncio.run(second_tries(sorted({url for _, url, _ in failed}), crawl.second_try_timeout_seconds,
-                                       crawl.user_agent, crawl.second_try_concurrency,
-                                       HostsMap(crawl.hosts, crawl.resolve_only_listed)))
-    recovered = 0
-    with sessions.begin() as session:
-        for fetch_id, url, first_error in failed:
-            second = results.get(url)
-            if second is None:   # its host failed another target's second try: not asked again
-                session.execute(update(Fetch).where(Fetch.id == fetch_id).values(
-                    tries=[{"error": first_error}, {"error": "host_down"}]))
-                continue
-            if second.status is not None:
-                outcome, error = outcome_of(second.status), None if second.status < 400 else f"http_{second.status}"
-            else:
-                outcome, error = "broken", second.error
-            recovered += outcome != "broken"
-            tries = [{"error": first_error},
-                     {"status": second.status, "error": second.error, "timeout_s": crawl.second_try_timeout_seconds}]
-            session.execute(update(Fetch).where(Fetch.id == fetch_id).values(
-                outcome=outcome, status=second.status, error=error, tries=tries))
-    log.info("second tries: %s of %s answered this time", recovered, len(failed))
-    return len(failed), recovered
 
 
 def _probe_thread(urls: list[str], config: Config, out: list, tls: dict, kind: str = "scan",
@@ -462,7 +426,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
             process.start(install_signal_handlers=False)
     sink.flush()
     if not sink.interrupted:
-        second_try_failures(sessions, scan_id, config)
+        second_try_failures(sessions, scan_id, config, as_of.date(), extract_options(profile, config.dictionaries))
     if sink.interrupted:   # (also when asked to stop while setting up)
         stopping.set()
     if prober:   # once stopping, no new round starts: the round and TLS checks under way end within their timeouts

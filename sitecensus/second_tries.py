@@ -29,16 +29,17 @@ def second_try_failures(sessions: sessionmaker[Session], scan_id: int, config: C
                         reference: date | None = None, options: ExtractOptions | None = None) -> tuple[int, int]:
     """Returns (tried, recovered). With `options`, recovered pages of the sites are analysed and stored."""
     from crawler.spiders.site import outcome_of   # late, like the crawl itself: Scrapy's modules are heavy
+
     crawl = config.settings.crawl
     with sessions() as session:
         failed = session.execute(select(Fetch.id, Fetch.site_id, Fetch.url, Fetch.error).where(
             Fetch.scan_id == scan_id, Fetch.outcome == "broken", Fetch.error.in_(RETRIED_ERRORS))).all()
+        site_urls = session.scalars(select(Site.url).where(Site.scan_id == scan_id, Site.url.is_not(None))).all()
     if not failed:
         return 0, 0
     log.info("second tries: %s targets that timed out or refused a connection", len(failed))
     results = asyncio.run(second_tries(sorted({row.url for row in failed}), crawl.second_try_timeout_seconds,
-                                       crawl.user_agent, crawl.second_try_concurrency,
-                                       HostsMap(crawl.hosts, crawl.resolve_only_listed)))
+                                       crawl.user_agent, crawl.second_try_concurrency, HostsMap.of(crawl, site_urls)))
     recovered: list[tuple[int, ProbeResult]] = []
     with sessions.begin() as session:
         for row in failed:

@@ -8,9 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from sqlalchemy import select
+
 from conftest import run_cli
 from sitecensus.demo import write_demo_config
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
+from sitecensus.store import Page, open_store
 
 UNIT = "区交通运输局"
 TIMEOUT, SECOND_TIMEOUT = 2, 3
@@ -53,7 +56,7 @@ def scan(tmp_path_factory):
         (config / "units.yaml").write_text(yaml.safe_dump(register, allow_unicode=True), encoding="utf-8")
         result = run_cli("scan", "--json", "--as-of", as_of.strftime("%Y-%m-%dT%H:%M"), config=config)
         assert result.returncode == 0, result.stderr
-        yield site, next(s for s in json.loads(result.stdout)["sites"] if s["unit"] == UNIT)
+        yield site, next(s for s in json.loads(result.stdout)["sites"] if s["unit"] == UNIT), base / "out"
     finally:
         for server in servers.values():
             server.close()
@@ -64,13 +67,22 @@ def broken(entry: dict) -> dict[str, str]:
 
 
 def test_answers_that_came_too_late_once_are_no_broken_links(scan):
-    site, entry = scan
+    site, entry, _ = scan
     found = broken(entry)
     assert not {site + "slow-page.html", site + "late.png", site + "doc.pdf"} & set(found)
     assert site + "gone.html" in found   # a real 404 stays broken
 
 
 def test_a_target_late_twice_is_broken_with_both_tries_in_the_evidence(scan):
-    site, entry = scan
+    site, entry, _ = scan
     detail = broken(entry)[site + "always-late.html"]
     assert detail.startswith("访问超时") and f"检测结束后重试：访问超时（限时 {SECOND_TIMEOUT} 秒）" in detail
+
+
+def test_a_page_that_opened_on_its_second_try_is_read(scan):
+    site, _, out = scan
+    sessions = open_store(f"sqlite:///{out / 'sitecensus.db'}")
+    with sessions() as session:
+        page = session.scalar(select(Page).where(Page.url == site + "slow-page.html"))
+    assert page is not None and page.title == "通知" and page.facts["second_try"] is True
+    assert page.referrer == site and page.depth == 1
