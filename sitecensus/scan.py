@@ -277,7 +277,7 @@ def register_scan(sessions: sessionmaker[Session], config: Config, units: list[U
             if form.keep_portal_page and form.portal_page_url:
                 scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=form.portal_page_url, role="portal_page",
                                        plan=plan, pinned=[], flags=flags))
-        if kind == "recheck":
+        if kind in ("recheck", "audit"):   # the portal is crawled to find unregistered sites: a full scan's work
             session.flush()
             return scan.id
         portal = config.settings.portal
