@@ -10,10 +10,14 @@ from rich.table import Table
 
 from crawler import families, render
 from crawler.extract.page import analyse_page
+from crawler.guard import AddressRefused
+from crawler.probe import GuardedSyncTransport
+from crawler.resolver import HostsMap
 from sitecensus.config import Config
 from sitecensus.scan import extract_options, parse_as_of
 
 
+FAILED = (httpx.HTTPError, OSError, AddressRefused)   # OSError: a name the resolver rules refuse (socket.gaierror)
 MAX_DATA_REQUESTS = 5   # inspect shows the first further record pages; a scan reads every one
 MAX_INCLUDES = 10
 
@@ -21,10 +25,15 @@ MAX_INCLUDES = 10
 def inspect_page(url: str, config: Config) -> dict:
     crawl = config.settings.crawl
     headers = {"User-Agent": crawl.user_agent}
-    with httpx.Client(follow_redirects=True, timeout=crawl.download_timeout_seconds, headers=headers) as client:
+    # as a scan would: the hosts map, the resolver rules and the address guard on every request (the page
+    # asked for is trusted: the user named it)
+    registered = [u for unit in config.units for u in unit.urls]
+    transport = GuardedSyncTransport(HostsMap.of(crawl, registered).trusting([url]))
+    with httpx.Client(transport=transport, follow_redirects=True, timeout=crawl.download_timeout_seconds,
+                      headers=headers) as client:
         try:
             response = client.get(url)
-        except httpx.HTTPError as exc:
+        except FAILED as exc:
             raise ValueError(f"无法打开 {url}：{type(exc).__name__} {exc}") from None
         today = parse_as_of(None, config.settings.timezone).date()
         is_home = httpx.URL(url).path in ("", "/", "/index.html", "/index.htm", "/index.shtml")
@@ -63,7 +72,7 @@ def _includes(client: httpx.Client, page: families.Page) -> dict[str, bytes | No
         try:
             answer = client.get(script)
             loaded[script] = answer.content if answer.status_code == 200 else None
-        except httpx.HTTPError:
+        except FAILED:
             loaded[script] = None
     return loaded
 
@@ -74,7 +83,7 @@ def _read_data(client: httpx.Client, request: families.Request, today, min_items
         answer = client.request(request.method, request.url,
                                 data=request.form if request.method == "POST" else None,
                                 headers={"X-Requested-With": "XMLHttpRequest"})
-    except httpx.HTTPError:
+    except FAILED:
         return families.not_read(request.family)
     if answer.status_code != 200:
         return families.not_read(request.family)

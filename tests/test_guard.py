@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from conftest import run_cli, self_signed
+from conftest import REPO, run_cli, self_signed
 from crawler.guard import AddressGuard, PrivateAddress, UnlistedAddress
 from crawler.probe import probe_round, tls_status
 from crawler.resolver import HostsMap
@@ -159,6 +159,17 @@ def test_a_synchronous_client_passes_the_same_guard(redirecting_site):
         with pytest.raises(socket.gaierror):
             client.get(base + "to-unlisted")
     assert ("GET", f"www.listed.gov.cn:{port}") in seen and not [h for h in seen if "169.254" in h[1]]
+
+
+def test_inspect_goes_where_a_scan_would_and_says_why_not(redirecting_site):
+    from sitecensus.config import load_config
+    from sitecensus.inspect import inspect_page
+    base, _, seen = redirecting_site
+    config = load_config(REPO / "config")
+    assert inspect_page(base, config)["title"] == "首页"            # the page the user names is trusted
+    with pytest.raises(ValueError, match="无法打开.*PrivateAddress"):
+        inspect_page(base + "to-metadata", config)
+    assert not [hop for hop in seen if "169.254" in hop[1]]
 
 
 def test_https_to_a_mapped_name_keeps_its_server_name_and_host(tmp_path):
