@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from sitecensus.scan import STOP_GRACE_SECONDS, stale_note
@@ -20,6 +21,8 @@ from tests.conftest import run_cli
 from tests.test_service import count, db_rows, make_config, sites, wait_for  # noqa: F401 - `sites` is a fixture
 
 PROBE_TIMEOUT = 1
+# the 60-page site (1 s a page) one request at a time, loopback politeness kept: a crawl that lasts
+ONE_AT_A_TIME = {"per_host_concurrency": 1, "unthrottled_networks": []}
 
 
 def start_scan(config: Path) -> subprocess.Popen:
@@ -59,7 +62,7 @@ def test_kill_9_mid_crawl_leaves_a_consistent_store_and_the_next_scan_says_what_
     assert before["judgements"] and before["results"]
 
     # a 60-page site at one request at a time: a crawl of a minute, killed once it has stored some pages
-    make_config(tmp_path, sites, keys=("up", "big"), crawl={"per_host_concurrency": 1})
+    make_config(tmp_path, sites, keys=("up", "big"), crawl=ONE_AT_A_TIME)
     scan = start_scan(config)
     try:
         killed_id = wait_for(lambda: running_scan(config), 60, "the scan to register")
@@ -95,9 +98,10 @@ def test_kill_9_mid_crawl_leaves_a_consistent_store_and_the_next_scan_says_what_
     assert "进程已中止" not in run_cli("scan", config=config, timeout=180).stderr
 
 
-def test_sigterm_stops_a_scan_within_the_grace_time_and_keeps_its_probes_and_tls_facts(sites, tmp_path):
+@pytest.mark.parametrize("twice", [False, True], ids=["once", "twice as timeout(1) sends it"])
+def test_sigterm_stops_a_scan_within_the_grace_time_and_keeps_its_probes_and_tls_facts(sites, tmp_path, twice):
     # three probe rounds 30 s apart: the stop comes between rounds, and must not wait for the next one
-    config = make_config(tmp_path, sites, keys=("big", "up"), crawl={"per_host_concurrency": 1})
+    config = make_config(tmp_path, sites, keys=("big", "up"), crawl=ONE_AT_A_TIME)
     settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
     settings["probes"].update(per_scan=3, spacing_seconds=30, timeout_seconds=PROBE_TIMEOUT)
     (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
@@ -107,6 +111,9 @@ def test_sigterm_stops_a_scan_within_the_grace_time_and_keeps_its_probes_and_tls
         wait_for(lambda: pages_of_scan(config, scan_id) >= 3, 90, "pages of the scan in the store")
         asked = time.monotonic()
         scan.send_signal(signal.SIGTERM)
+        if twice:   # a second signal stops the spiders at once: what they had yielded is still stored
+            time.sleep(0.05)
+            scan.send_signal(signal.SIGTERM)
         _, stderr = scan.communicate(timeout=120)
         took = time.monotonic() - asked
     finally:
@@ -134,7 +141,7 @@ SERVICE_STOPS = [(0.5, False), (1.0, True), (2.0, False), (3.0, True), (4.0, Fal
 
 def test_the_service_stops_with_status_0_every_time(sites, tmp_path):
     # probes every 2 s (one site answers only after the probe timeout) and a scan of a minute every 2 s
-    config = make_config(tmp_path, sites, keys=("up", "slow", "big"), crawl={"per_host_concurrency": 1},
+    config = make_config(tmp_path, sites, keys=("up", "slow", "big"), crawl=ONE_AT_A_TIME,
                          scan_schedule={"second": "*/2"}, probe_interval_seconds=2)
     outcomes = []
     for delay, twice in SERVICE_STOPS:
