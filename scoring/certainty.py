@@ -33,6 +33,17 @@ def absence_judgeable(snap) -> bool:
     return snap.home is not None and snap.home.outcome == "ok" and home_unread_reason(snap) is None
 
 
+NOTHING_READ = "首页及其链接的二级栏目中未读到任何信息条目"
+
+
+def nothing_read(snap) -> bool:
+    """The home page was read, yet no item was seen on it nor in the second-level columns it leads to:
+    no evidence either way about updates."""
+    home = snap.home
+    return (home is not None and home.outcome == "ok" and not home.items and home_unread_reason(snap) is None
+            and not any(c.item_count or c.blank for c in snap.columns if c.from_home))
+
+
 def readable(columns) -> list:
     return [c for c in columns if not c.unverified]
 
@@ -51,8 +62,9 @@ def unverified_items(snap) -> list[dict]:
     """Everything the judgement had to leave open, for the sheet and the JSON: {what, url, reason}."""
     out = []
     reason = home_unread_reason(snap)
-    if reason:
-        out.append({"what": "首页更新情况（V2 首页不更新、D3 首页栏目信息更新量）", "url": snap.url, "reason": reason})
+    if reason or nothing_read(snap):
+        out.append({"what": "首页更新情况（V2 首页不更新、D3 首页栏目信息更新量）", "url": snap.url,
+                    "reason": reason or NOTHING_READ})
     out += [{"what": f"栏目“{c.name}”的更新情况", "url": c.url, "reason": c.unverified}
             for c in snap.columns if c.unverified]
     if snap.crawl is not None:   # the site's budgets (pages, link checks, time) and crawler traps

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from scoring.certainty import home_unread_reason
+from scoring.certainty import home_unread_reason, nothing_read
 from scoring.findings import Evidence
 from scoring.registry import RULES, rule
 
@@ -62,9 +62,7 @@ def _home_judgeable(snap) -> bool:
     home = snap.home
     if home is None or home.outcome != "ok":
         return False
-    if home.items:
-        return True
-    return not home_unread_reason(snap) and any(c.item_count or c.blank for c in snap.columns if c.from_home)
+    return bool(home.items) or not (home_unread_reason(snap) or nothing_read(snap))
 
 
 def _home_new_items(snap, days: int) -> tuple[int, str | None, bool, bool]:

@@ -2,7 +2,7 @@
 their reason, never blank, stale, missing or 不更新 (scoring on constructed snapshots)."""
 from datetime import timedelta
 
-from scoring.certainty import unverified_items
+from scoring.certainty import NOTHING_READ, unverified_items
 from scoring.score import judge
 from scoring.snapshot import ColumnFact, Home, SiteSnapshot
 from tests.test_scoring import AS_OF, CENSUS, INSPECTION, TODAY, codes, column, healthy_columns, snapshot
@@ -81,7 +81,9 @@ def test_unverified_items_name_the_home_page_when_its_lists_were_not_read():
     snap = shell_snapshot(unread=[{"reason": SCRIPT_LIST, "family": "hanweb"}])
     items = unverified_items(snap)
     assert items[0]["url"] == "http://x.gov.cn/" and items[0]["reason"] == SCRIPT_LIST
-    snap.home.rendered = True   # rendered in Chromium: read, nothing left open
+    snap.home.rendered = True   # rendered in Chromium: read; what is left open is only that no item was seen
+    assert [u["reason"] for u in unverified_items(snap)] == [NOTHING_READ]
+    snap.home.items = [{"title": "通知", "url": "http://x.gov.cn/1.html", "date": "2026-01-01"}]
     assert unverified_items(snap) == []
 
 

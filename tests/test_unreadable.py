@@ -155,7 +155,9 @@ def test_a_site_whose_home_was_no_page_is_unchecked_with_the_reason(reason):
 def test_no_update_finding_from_a_home_where_nothing_was_read():
     home = Home(url=URL, final_url=URL, status=200, outcome="ok", error=None)
     snap = SiteSnapshot(unit="区测试局", url=URL, as_of=AS_OF, home=home, columns=[])
-    assert not {"V2", "D3"} & set(codes(judge(snap, CENSUS)))
+    result = judge(snap, CENSUS)
+    assert not {"V2", "D3"} & set(codes(result))
+    assert [u["reason"] for u in result.unverified] == ["首页及其链接的二级栏目中未读到任何信息条目"]   # said, not silent
     # second-level columns read and stale: V2 stands on what was seen
     snap.columns = [column("工作动态", 60), column("通知公告", 90)]
     assert "V2" in codes(judge(snap, CENSUS))
