@@ -175,7 +175,7 @@ class CrawlSettings(Strict):
     families: list[Literal["hanweb", "trs", "json", "docwrite"]] = ["hanweb", "trs", "json", "docwrite"]
     render: RenderSettings = RenderSettings()
 
-    @field_validator("private_networks_allowed")
+    @field_validator("private_networks_allowed", "unthrottled_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         import ipaddress

@@ -14,9 +14,11 @@ from sqlalchemy import insert, select
 
 from conftest import REPO, run_cli
 from reports.html import stem
+from sitecensus.config import load_config
 from sitecensus.demo import write_demo_config
 from sitecensus.demo.server import DemoServer, closed_port_url
 from sitecensus.demo.sites import ColumnSpec, SiteSpec, build_site, external_site, portal_site
+from sitecensus.scan import unthrottled_slots
 from sitecensus.store import Probe, Scan, open_store
 
 UNIT = "区交通运输局"
@@ -92,6 +94,18 @@ def test_shipped_settings_lift_politeness_for_loopback_only():
     assert settings["crawl"]["per_host_delay_seconds"] > 0      # production sites keep their pace
     assert "127.0.0.0/8" in settings["crawl"]["unthrottled_networks"]
     assert settings["probes"]["per_audit"] == 1
+
+
+def test_only_sites_on_unthrottled_networks_get_an_unthrottled_slot():
+    crawl = load_config(REPO / "config").settings.crawl.model_copy(
+        update={"hosts": {"Test.Example.gov.cn": "127.0.0.1", "intranet.example.gov.cn": "10.1.2.3"}})
+    slots = unthrottled_slots(crawl, ["http://127.0.0.1:8080/", "http://test.example.gov.cn/", "http://[::1]:81/",
+                                      "http://intranet.example.gov.cn/", "http://www.bl.gov.cn/", "http://10.0.0.1/"])
+    assert set(slots) == {"127.0.0.1:8080", "test.example.gov.cn", "[::1]:81"}   # by IP or through crawl.hosts
+    assert slots["127.0.0.1:8080"]["concurrency"] == crawl.unthrottled_concurrency
+    office = crawl.model_copy(update={"unthrottled_networks": ["10.1.0.0/16"]})   # an intranet test server
+    assert set(unthrottled_slots(office, ["http://intranet.example.gov.cn/", "http://127.0.0.1:8080/"])) == {
+        "intranet.example.gov.cn"}
 
 
 def test_audit_of_a_400_page_loopback_site_answers_in_seconds(audit_world):

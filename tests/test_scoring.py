@@ -209,3 +209,23 @@ def test_j5_j6_missing_entries_and_a_correct_page():
     assert sorted(f.code for f in missing.findings) == ["J5", "J6"]
     good = portal_page([("信息公开", "http://xxgk.bl.gov.cn/x"), ("互动交流", "http://www.zjzwfw.gov.cn/hd")])
     assert good.findings == [] and good.verdict == "合格" and good.score is None
+
+
+def sheet_html(result) -> str:
+    """The HTML problem sheet of a judged snapshot, as the reports render it."""
+    from reports.html import _env
+    from reports.sheet import sheet_data
+    site = {"unit": "区测试局", "unit_kind": "部门", "url": "http://x.gov.cn/", "verdict": result.verdict,
+            "vetoed": result.vetoed, "score": result.score, "findings": [f.to_dict() for f in result.findings],
+            "indicators": result.indicators, "stats": {"pages": 1, "links": 0, "broken_links": 0, "columns": 0},
+            "plan": {}, "note": result.note, "unverified": [], "columns": []}
+    scan = {"id": 1, "as_of": AS_OF.isoformat(), "profile": "census2015"}
+    return _env().get_template("sheet.html.j2").render(scan=scan, site=site, sheet=sheet_data(scan, site, {}),
+                                                        rule_names={}, docx=None)
+
+
+def test_a_vetoed_sheet_shows_no_score_and_deductions_after_their_cap():
+    columns = [column(f"通知公告{i}", 200) for i in range(5)]   # V3 vetoes
+    html = sheet_html(judge(snapshot(columns, probes=probes(140, 140)), CENSUS))
+    assert "—（单项否决，不计分）" in html and "扣分项不再计分" in html
+    assert "扣 500 分" not in html and "扣 20 分" in html and "已达该项上限" in html   # D1: 100% of 140 probes
