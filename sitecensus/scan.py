@@ -426,7 +426,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
             process.start(install_signal_handlers=False)
     sink.flush()
     if not sink.interrupted:
-        second_try_failures(sessions, scan_id, config, as_of.date(), extract_options(profile, config.dictionaries))
+        second_try_failures(sessions, scan_id, config, as_of.date(), extract_options(profile, config.dictionaries), probes)
     if sink.interrupted:   # (also when asked to stop while setting up)
         stopping.set()
     if prober:   # once stopping, no new round starts: the round and TLS checks under way end within their timeouts

@@ -26,8 +26,10 @@ _HTML = ("text/html", "application/xhtml")
 
 
 def second_try_failures(sessions: sessionmaker[Session], scan_id: int, config: Config,
-                        reference: date | None = None, options: ExtractOptions | None = None) -> tuple[int, int]:
-    """Returns (tried, recovered). With `options`, recovered pages of the sites are analysed and stored."""
+                        reference: date | None = None, options: ExtractOptions | None = None,
+                        probes: list[ProbeResult] | None = None) -> tuple[int, int]:
+    """Returns (tried, recovered). With `options`, recovered pages of the sites are analysed and stored.
+    A home page whose own probes (`probes`, the scan's) all failed the same way is not asked again."""
     from crawler.spiders.site import outcome_of   # late, like the crawl itself: Scrapy's modules are heavy
 
     crawl = config.settings.crawl
@@ -38,19 +40,33 @@ def second_try_failures(sessions: sessionmaker[Session], scan_id: int, config: C
     if not failed:
         return 0, 0
     log.info("second tries: %s targets that timed out or refused a connection", len(failed))
-    results = asyncio.run(second_tries(sorted({row.url for row in failed}), crawl.second_try_timeout_seconds,
-                                       crawl.user_agent, crawl.second_try_concurrency, HostsMap.of(crawl, site_urls)))
+    confirmed = probe_confirmed(failed, probes or [])
+    asked = sorted({row.url for row in failed if row.url not in confirmed})
+    results = asyncio.run(second_tries(asked, crawl.second_try_timeout_seconds, crawl.user_agent,
+                                       crawl.second_try_concurrency, HostsMap.of(crawl, site_urls))) if asked else {}
     recovered: list[tuple[int, ProbeResult]] = []
     with sessions.begin() as session:
         for row in failed:
             second = results.get(row.url)
-            session.execute(update(Fetch).where(Fetch.id == row.id).values(**_tried_again(row.error, second, crawl)))
+            values = ({"tries": [{"error": row.error}, confirmed[row.url]]} if row.url in confirmed
+                      else _tried_again(row.error, second, crawl))
+            session.execute(update(Fetch).where(Fetch.id == row.id).values(**values))
             if second is not None and second.status is not None and outcome_of(second.status) == "ok":
                 recovered.append((row.site_id, second))
     if options is not None and recovered:
         _read_recovered_pages(sessions, recovered, reference or date.today(), options)
     log.info("second tries: %s of %s answered this time", len(recovered), len(failed))
     return len(failed), len(recovered)
+
+
+def probe_confirmed(failed, probes: list[ProbeResult]) -> dict[str, dict]:
+    """Home pages that failed in the crawl as every one of their probes did (connection refused, timeout):
+    two independent tries said the same, so an unreachable site costs one timeout, not a third. Returns
+    {url: the probe's try, as stored on the fetch}."""
+    by_url: dict[str, set] = {}
+    for probe in list(probes):   # the probe thread may still be adding to it
+        by_url.setdefault(probe.url, set()).add(probe.error)
+    return {row.url: {"error": row.error, "probe": True} for row in failed if by_url.get(row.url) == {row.error}}
 
 
 def _tried_again(first_error: str, second: ProbeResult | None, crawl) -> dict:

@@ -4,6 +4,7 @@ crawl.unthrottled_networks, takes one fresh probe; an unreachable site answers �
 with V1 (from the fresh probe plus the ones stored) shown as 暂定 and no findings about its content."""
 import json
 import re
+import shutil
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -16,10 +17,10 @@ from conftest import REPO, run_cli
 from reports.html import stem
 from sitecensus.config import load_config
 from sitecensus.demo import write_demo_config
-from sitecensus.demo.server import DemoServer, closed_port_url
+from sitecensus.demo.server import DemoServer, Reply, SiteFiles, closed_port_url
 from sitecensus.demo.sites import ColumnSpec, SiteSpec, build_site, external_site, portal_site
 from sitecensus.scan import unthrottled_slots
-from sitecensus.store import Probe, Scan, open_store
+from sitecensus.store import Fetch, Probe, Scan, open_store
 
 UNIT = "区交通运输局"
 COLUMNS = [("工作动态", "xwdt/gzdt", 1), ("部门动态", "xwdt/bmdt", 2), ("通知公告", "tzgg", 5), ("政策文件", "zwgk/zcwj", 9),
@@ -140,3 +141,29 @@ def test_unreachable_site_is_unchecked_in_one_timeout_with_provisional_v1(audit_
     assert "扣 500 分" not in html and "扣 20 分" in html and "已达该项上限" in html   # D1 after its cap
     text = re.sub(r"<style.*?</style>|<[^>]+>", "", html, flags=re.S)   # what a reader sees
     assert not any(word in text for word in ("provisional", "insufficient", "`"))
+
+
+def test_a_hanging_site_costs_one_timeout_when_its_probe_timed_out_too(audit_world, tmp_path):
+    """The home page never answers: the crawl times out, the fresh probe too; no second try after the crawl."""
+    hanging = DemoServer()
+    hanging.serve(SiteFiles(fallback=Reply(200, b"<html>late</html>", delay=60)))
+    config = tmp_path / "config"
+    shutil.copytree(audit_world["config"], config)
+    settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
+    settings["crawl"].update(download_timeout_seconds=3, retries=0, second_try_timeout_seconds=30)
+    settings["probes"]["timeout_seconds"] = 3
+    settings.update(store_url=f"sqlite:///{tmp_path / 'hang.db'}", output_dir=str(tmp_path / "out"))
+    (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    try:
+        started = time.monotonic()
+        result = run_cli("audit", hanging.base_url, "--json", config=config)
+        elapsed = time.monotonic() - started
+    finally:
+        hanging.close()
+    print(f"\naudit of a hanging site: {elapsed:.1f} s")
+    site = json.loads(result.stdout)["sites"][0]
+    assert result.returncode == 2 and site["verdict"] == "无法检测" and "访问超时" in site["note"]
+    with open_store(settings["store_url"])() as session:
+        home = session.scalar(select(Fetch).where(Fetch.url == hanging.base_url))
+    assert home.tries == [{"error": "timeout"}, {"error": "timeout", "probe": True}]   # the probe was the second try
+    assert elapsed < settings["crawl"]["second_try_timeout_seconds"]
