@@ -393,6 +393,26 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
     return scan_id
 
 
+def _unless_stopped(stopping: threading.Event, work: Callable, *args) -> None:
+    """Run `work(*args)` in a thread until it ends or a stop is asked for: second tries can take minutes,
+    a stop must not wait for them. An abandoned thread ends with the process; its writes are transactions.
+    Its exception, if any, is raised here."""
+    failure: list[BaseException] = []
+
+    def run():
+        try:
+            work(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, name=getattr(work, "__name__", "work"), daemon=True)
+    worker.start()
+    while worker.is_alive() and not stopping.is_set():
+        worker.join(0.5)
+    if failure:
+        raise failure[0]
+
+
 def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_page, recheck_pages=None,
                      kind: str = "scan") -> bool:
     from scrapy.crawler import CrawlerProcess  # imported late: installs the reactor
@@ -426,7 +446,8 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
             process.start(install_signal_handlers=False)
     sink.flush()
     if not sink.interrupted:
-        second_try_failures(sessions, scan_id, config, as_of.date(), extract_options(profile, config.dictionaries), probes)
+        _unless_stopped(stopping, second_try_failures, sessions, scan_id, config, as_of.date(),
+                        extract_options(profile, config.dictionaries), probes)
     if sink.interrupted:   # (also when asked to stop while setting up)
         stopping.set()
     if prober:   # once stopping, no new round starts: the round and TLS checks under way end within their timeouts

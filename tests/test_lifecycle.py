@@ -18,7 +18,8 @@ import yaml
 
 from sitecensus.scan import STOP_GRACE_SECONDS, stale_note
 from tests.conftest import run_cli
-from tests.test_service import count, db_rows, make_config, sites, wait_for  # noqa: F401 - `sites` is a fixture
+from sitecensus.demo.server import DemoServer, Reply, SiteFiles
+from tests.test_service import _page, count, db_rows, make_config, sites, wait_for  # noqa: F401 - `sites` is a fixture
 
 PROBE_TIMEOUT = 1
 # the 60-page site (1 s a page) one request at a time, loopback politeness kept: a crawl that lasts
@@ -133,6 +134,42 @@ def test_sigterm_stops_a_scan_within_the_grace_time_and_keeps_its_probes_and_tls
     assert all(tls.values()), tls
     assert all(json.loads(tls[sites[key]])["https"] is False for key in ("big", "up"))   # plain HTTP sites, checked
     assert db_rows(config, "select count(*) from judgements where scan_id = ?", scan_id) == [(0,)]
+
+
+def test_sigterm_during_the_second_tries_does_not_wait_for_them(tmp_path):
+    """Links that time out are asked again after the crawl with a longer timeout — minutes, on a big site.
+    A stop then ends the scan at once (interrupted, pages and probes kept) instead of after them."""
+    second_try = 60
+    site = DemoServer()
+    hanging = [f"/hang{i}.html" for i in range(3)]
+    site.serve(SiteFiles({"/": Reply(200, _page("区商务局", hanging)),
+                          **{path: Reply(200, _page(path), delay=second_try + 30) for path in hanging}}))
+    try:
+        config = make_config(tmp_path, {"big": site.base_url}, keys=("big",),
+                             crawl={"second_try_timeout_seconds": second_try})   # the crawl's own: 2 s
+        scan = start_scan(config)
+        try:
+            scan_id = wait_for(lambda: running_scan(config), 60, "the scan to register")
+            wait_for(lambda: in_scan_log(tmp_path, "second tries:"), 90, "the second tries to begin")
+            asked = time.monotonic()
+            scan.send_signal(signal.SIGTERM)
+            _, stderr = scan.communicate(timeout=second_try + 60)
+            took = time.monotonic() - asked
+        finally:
+            if scan.poll() is None:
+                scan.kill()
+    finally:
+        site.close()
+    assert scan.returncode == 130, stderr
+    assert took < second_try / 2, f"the stop waited {took:.0f} s for the second tries (limit {second_try} s each)"
+    assert db_rows(config, "select status from scans where id = ?", scan_id) == [("interrupted",)]
+    assert pages_of_scan(config, scan_id) == 1   # the home page, kept
+    assert count(config, f"select count(*) from probes where scan_id = {scan_id}") >= 1
+    assert db_rows(config, "PRAGMA integrity_check") == [("ok",)]
+
+
+def in_scan_log(base: Path, text: str) -> bool:
+    return any(text in log.read_text(encoding="utf-8", errors="replace") for log in (base / "out" / "logs").glob("scan-*.log"))
 
 
 # (seconds after start, a second SIGTERM right after the first?) — while importing, starting, probing, scanning
