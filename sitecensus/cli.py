@@ -194,8 +194,8 @@ def audit(target: str = typer.Argument(..., help="网址，或 units.yaml 中的
         for f in site["findings"]:
             where = f["evidence"][0]["url"] if f["evidence"] else ""
             kind = SEVERITY_LABELS.get(f["severity"], f["severity"]) + ("（暂定）" if f.get("provisional") else "")
-            findings.add_row(f["code"], kind, f["title"], f"{shown_points(f, site['indicators']):g}", str(f["count"]),
-                             where or "")
+            points = f"{shown_points(f, site['indicators']):g}" + ("（仅供参考）" if f.get("for_reference") else "")
+            findings.add_row(f["code"], kind, f["title"], points, str(f["count"]), where or "")
         out.print(findings)
         if site.get("note"):
             out.print(f"说明：{site['note']}", highlight=False)
