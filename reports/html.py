@@ -41,7 +41,8 @@ def sheet_name(unit: str, url: str | None = "") -> str:
 def _counts(site: dict) -> dict:
     counts = {"veto": 0, "deduction": 0, "advisory": 0}
     for f in site["findings"]:
-        counts[f["severity"]] = counts.get(f["severity"], 0) + 1
+        if not f.get("provisional"):   # a provisional V1 vetoes nothing
+            counts[f["severity"]] = counts.get(f["severity"], 0) + 1
     counts["consolidation"] = sum(1 for f in site["findings"] if f["code"].startswith("J"))
     return counts
 

@@ -67,7 +67,7 @@ def _summary(document: dict, dashboard: Path | None, console: Console = out) -> 
         style = {"合格": "green", "不合格": "red"}.get(site["verdict"], "yellow")
         table.add_row(site["unit"], site["url"], f"[{style}]{site['verdict']}[/]",
                       "—" if site["score"] is None else f"{site['score']:g}",
-                      str(sum(1 for x in f if x["severity"] == "veto")),
+                      str(sum(1 for x in f if x["severity"] == "veto" and not x.get("provisional"))),
                       str(sum(1 for x in f if x["severity"] == "deduction")),
                       str(sum(1 for x in f if x["code"].startswith("J"))),
                       str(site["stats"]["pages"]), str(site["stats"]["broken_links"]))
