@@ -99,6 +99,37 @@ def test_kill_9_mid_crawl_leaves_a_consistent_store_and_the_next_scan_says_what_
     assert "进程已中止" not in run_cli("scan", config=config, timeout=180).stderr
 
 
+def test_kill_9_at_any_moment_of_a_scan(sites, tmp_path):
+    """Killed while importing, setting up, crawling, probing, judging or writing the report: the store
+    stays consistent each time, the finished scan stays as it was, and every scan left unfinished ends
+    up interrupted — the next scan that starts marks it and says so."""
+    config = make_config(tmp_path, sites, keys=("up",))
+    assert run_cli("scan", config=config, timeout=180).returncode == 0
+    done_id = count(config, "select max(id) from scans")
+    before = scan_snapshot(config, done_id)
+    unfinished_sql = ("select id from scans s where status = 'running' or "
+                      "(status = 'done' and not exists (select 1 from judgements j where j.scan_id = s.id))")
+    left: set[int] = set()
+    for delay in (0.3, 1.0, 2.0, 3.0, 4.0, 5.5, 7.0):
+        scan = start_scan(config)
+        time.sleep(delay)
+        scan.kill()
+        scan.communicate(timeout=30)
+        assert db_rows(config, "PRAGMA integrity_check") == [("ok",)], f"killed after {delay} s"
+        assert scan_snapshot(config, done_id) == before, f"killed after {delay} s"
+        left |= {scan_id for scan_id, in db_rows(config, unfinished_sql)}
+    assert left, "some kills came in the middle of a scan"
+    unmarked = {scan_id for scan_id, in db_rows(config, unfinished_sql)}
+    again = run_cli("scan", config=config, timeout=180)
+    assert again.returncode == 0, again.stderr
+    for scan_id in unmarked:
+        assert stale_note(scan_id) in again.stderr
+    assert db_rows(config, unfinished_sql) == []
+    assert db_rows(config, f"select count(*) from scans where id in ({','.join(map(str, left))}) "
+                           "and status = 'interrupted'") == [(len(left),)]
+    assert scan_snapshot(config, done_id) == before
+
+
 @pytest.mark.parametrize("twice", [False, True], ids=["once", "twice as timeout(1) sends it"])
 def test_sigterm_stops_a_scan_within_the_grace_time_and_keeps_its_probes_and_tls_facts(sites, tmp_path, twice):
     # three probe rounds 30 s apart: the stop comes between rounds, and must not wait for the next one
