@@ -14,7 +14,7 @@ from crawler.extract.columns import (ItemGroup, column_key, extract_breadcrumb, 
                                      extract_pagination, main_lists)
 from crawler.extract.footer import extract_identifiers
 from crawler.extract.hidden import hidden_offsite_links
-from crawler.extract.links import Link, extract_links
+from crawler.extract.links import Link, extract_links, one_page
 from crawler.extract.notices import NoticeVocabulary, find_notice
 from crawler.extract.published import find_published
 from crawler.extract.text import decode_html, shows_placeholder
@@ -192,6 +192,12 @@ def _drop_code(tree) -> None:
 
 def analyse_page(url: str, body: bytes, content_type: str | None, reference: date,
                  options: ExtractOptions, is_home: bool = False) -> PageFacts:
+    with one_page():   # every reader of the page's links shares one normalization per href
+        return _analyse(url, body, content_type, reference, options, is_home)
+
+
+def _analyse(url: str, body: bytes, content_type: str | None, reference: date,
+             options: ExtractOptions, is_home: bool) -> PageFacts:
     source, encoding = decode_html(body, content_type)
     facts = PageFacts(url=url, encoding=encoding)
     garbage = readable.not_a_page(body, source)
