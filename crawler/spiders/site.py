@@ -36,9 +36,9 @@ _ERRORS = (  # exception class name -> (error, outcome)
     (("CannotResolveHost", "DNSLookup"), "dns", "broken"),
     (("Timeout", "TimedOut"), "timeout", "broken"),
     (("ConnectionRefused", "ConnectError", "ConnectionLost", "ConnectionDone", "ResponseNeverReceived",
-      "DownloadFailed", "ResponseFailed", "NoRoute"), "connect", "broken"),
+      "DownloadFailed", "ResponseFailed", "NoRoute", "ResponseDataLoss"), "connect", "broken"),   # DataLoss: body cut short
     (("SSL", "TLS", "Certificate"), "tls", "broken"),
-    (("DownloadCancelled",), "too_large", "unverifiable"),
+    (("DownloadCancelled", "DOWNLOAD_MAXSIZE"), "too_large", "unverifiable"),   # a body, or its gzip inflated, past the cap
 )
 
 
