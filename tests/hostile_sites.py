@@ -372,7 +372,7 @@ class Case:
     key: str
     unit: str
     serve: Callable[["Context"], object] | None   # -> RouteServer / RawServer; None: no server (DNS failure)
-    readable: bool          # True: a real verdict (合格/不合格); False: 无法检测
+    readable: bool | None   # True: a real verdict (合格/不合格); False: 无法检测; None: either
     reason: str = ""        # regex the 无法检测 reason must match (what happened)
     bound: Callable[[Budget], int] = lambda b: 2 * b.probes + 6   # requests the server may receive
     host: str | None = None  # served under this name (crawl.hosts) instead of 127.0.0.1
@@ -406,7 +406,8 @@ CASES: list[Case] = [
     Case("gzip_bomb", "区司法局", lambda c: RouteServer(lambda p: Reply(200, gzip_bomb(), headers={"Content-Encoding": "gzip"})),
          False, TOO_LARGE),
     Case("endless_chunked", "区财政局", lambda c: RawServer(_stream(None)), False, TOO_LARGE),
-    Case("huge_header", "区人力社保局", lambda c: RawServer(_huge_header), False, r"响应头|头部|header|连接|connect"),
+    # a browser takes 64 KB of headers (Chromium: 256 KB), Twisted does not: the page read otherwise, or 无法检测
+    Case("huge_header", "区人力社保局", lambda c: RawServer(_huge_header), None, r"响应头|头部|header|连接|connect"),
     Case("reset", "区住房和城乡建设局", lambda c: RawServer(_reset), False, r"连接|重置|中断|reset|connect"),
     Case("short_body", "区交通运输局", lambda c: RawServer(_short_body), False, r"不完整|中断|截断|连接|connect|data.?loss"),
     Case("dns_failure", "区水利局", None, False, r"域名|解析|DNS|dns", bound=lambda b: 0, host="gone.hostile.test"),
