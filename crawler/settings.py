@@ -19,6 +19,16 @@ DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 REDIRECT_MAX_TIMES = 10
 RETRY_TIMES = 1
+# Not timeouts nor refused connections: those are asked again after the crawl, with more time and nothing
+# else running (crawler/retry.py); retrying them here too made a hanging site cost two timeouts.
+RETRY_EXCEPTIONS = [
+    "scrapy.exceptions.CannotResolveHostError",
+    "scrapy.exceptions.DownloadFailedError",
+    "scrapy.exceptions.ResponseDataLossError",
+    "twisted.internet.error.ConnectionDone",
+    "twisted.internet.error.ConnectionLost",
+    "scrapy.core.downloader.handlers.http11.TunnelError",
+]
 RETRY_HTTP_CODES = [502, 504, 522, 524, 408]
 HTTPERROR_ALLOW_ALL = True          # a 404 is a fact to record, not an error to drop
 COOKIES_ENABLED = True

@@ -83,9 +83,10 @@ PARSE_BACKLOG_BYTES = 4_000_000
 MIN_SITE_BACKLOG_BYTES = 64_000
 
 
-# Not 0: with a zero delay, Scrapy (2.19, asyncio reactor) starts every queued request of a slot at once,
-# before any counts as transferring, so the slot's concurrency would not hold. A millisecond keeps it.
-UNTHROTTLED_DELAY = 0.001
+# Never 0: with a zero delay, Scrapy (2.19, asyncio reactor) starts every queued request of a slot at once,
+# before any counts as transferring, so the slot's concurrency would not hold (Downloader._process_queue).
+# A millisecond keeps it; also for `per_host_delay_seconds: 0`.
+UNTHROTTLED_DELAY = MIN_DELAY = 0.001
 
 
 def unthrottled_slots(crawl, site_urls: list[str]) -> dict[str, dict]:
@@ -117,7 +118,7 @@ def scrapy_settings(config: Config, log_file: Path | None, sites: int = 1, site_
         "ROBOTSTXT_OBEY": crawl.obey_robots_txt,
         "CONCURRENT_REQUESTS": crawl.total_concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.per_host_concurrency,
-        "DOWNLOAD_DELAY": crawl.per_host_delay_seconds,
+        "DOWNLOAD_DELAY": max(crawl.per_host_delay_seconds, MIN_DELAY),
         "DOWNLOAD_TIMEOUT": crawl.download_timeout_seconds,
         "DOWNLOAD_MAXSIZE": crawl.max_response_bytes,
         "RETRY_TIMES": crawl.retries,

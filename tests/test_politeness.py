@@ -1,0 +1,79 @@
+"""Per-host politeness holds whatever the delay: a loopback server counts the requests it is answering at
+once. With `per_host_delay_seconds: 0` Scrapy 2.19 would start a slot's whole queue at once (see
+sitecensus/scan.py MIN_DELAY); the configured concurrency must hold, and the unthrottled one for loopback."""
+import threading
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from conftest import run_cli
+from sitecensus.demo import write_demo_config
+from sitecensus.demo.server import DemoServer, Reply, SiteFiles
+
+UNIT = "区交通运输局"
+PAGES = 40
+
+
+class Gauge:
+    """Requests being answered right now, and the most ever seen at once."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.now = self.most = self.total = 0
+
+    def answer(self, body: str):
+        def handler(_method, _query, _form) -> Reply:
+            with self.lock:
+                self.now += 1
+                self.total += 1
+                self.most = max(self.most, self.now)
+            time.sleep(0.15)   # long enough for requests to overlap if the crawler lets them
+            with self.lock:
+                self.now -= 1
+            return Reply(200, body.encode())
+        return handler
+
+
+def scan_with(tmp_path, crawl: dict) -> Gauge:
+    as_of = datetime.now(ZoneInfo("Asia/Shanghai")).replace(second=0, microsecond=0)
+    gauge = Gauge()
+    portal, site = DemoServer(), DemoServer()
+    links = "".join(f'<li><a href="/p/{i}.html">通知{i}</a><span>2026-11-{1 + i % 20:02d}</span></li>' for i in range(PAGES))
+    pages = {f"/p/{i}.html": gauge.answer(f"<html><head><title>通知{i}</title></head><body>正文{i}</body></html>")
+             for i in range(PAGES)}
+    pages["/"] = gauge.answer(f"<html><head><title>{UNIT}</title></head><body><ul>{links}</ul></body></html>")
+    portal.serve(SiteFiles(fallback=Reply(200, "<html><body>北仑之窗</body></html>".encode())))
+    site.serve(SiteFiles(handlers=pages))
+    try:
+        config = write_demo_config(tmp_path / "config", {"portal": portal.base_url, "external": portal.base_url},
+                                   as_of.date(), tmp_path / "out", [])
+        settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
+        settings["crawl"].update(crawl)
+        settings["probes"].update(per_scan=1)
+        (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+        register = yaml.safe_load((config / "units.yaml").read_text(encoding="utf-8"))
+        register["units"] = [u for u in register["units"] if u["name"] == UNIT]
+        register["units"][0]["urls"] = [site.base_url]
+        (config / "units.yaml").write_text(yaml.safe_dump(register, allow_unicode=True), encoding="utf-8")
+        result = run_cli("scan", "--json", "--as-of", as_of.strftime("%Y-%m-%dT%H:%M"), config=config)
+        assert result.returncode == 0, result.stderr
+    finally:
+        portal.close()
+        site.close()
+    return gauge
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_per_host_concurrency_holds_with_no_delay(tmp_path, limit):
+    gauge = scan_with(tmp_path, {"per_host_concurrency": limit, "per_host_delay_seconds": 0,
+                                 "unthrottled_networks": []})
+    assert gauge.total >= PAGES + 1          # every page was asked for (probes included)
+    assert gauge.most <= limit + 1           # + the home-page probe, which runs beside the crawl
+
+
+def test_the_unthrottled_loopback_concurrency_holds(tmp_path):
+    gauge = scan_with(tmp_path, {"unthrottled_networks": ["127.0.0.0/8"], "unthrottled_concurrency": 3})
+    assert 2 <= gauge.most <= 3 + 1
