@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from crawler.extract.dates import _FULL, date_from_url, find_full_dates, parse_date
-from crawler.extract.links import normalize
+from crawler.extract.links import normalize, page_cached
 
 _ITEM_TAGS = ("li", "tr", "dd")
 _DATE_CELLS = ("span", "td", "em", "i", "font", "b", "p", "div", "small", "time", "label")
@@ -75,24 +76,36 @@ class ItemGroup:
 
 
 def _text(el) -> str:
-    return " ".join(el.text_content().split())
+    return " ".join(_content(el).split())
+
+
+def _content(el) -> str:
+    """el.text_content(), without its XPath call for an element without children (most cells and links)."""
+    return el.text_content() if len(el) else el.text or ""
+
+
+_PENDING = re.compile("|".join(PENDING))
+_ANSWERED = re.compile("|".join(ANSWERED))
 
 
 def _status(text: str) -> str | None:
-    if any(word in text for word in PENDING):
+    if _PENDING.search(text):
         return "pending"
-    if any(word in text for word in ANSWERED):
+    if _ANSWERED.search(text):
         return "answered"
     return None
 
 
 def _reply_date(text: str) -> str | None:
+    shown = _FULL.finditer(text)
+    if next(shown, None) is None or next(shown, None) is None:
+        return None   # most rows show one date: no second one to read
     dates = find_full_dates(text)
     return dates[1].value.isoformat() if len(dates) >= 2 else None
 
 
-def _item_date(container, anchor_text: str, reference: date):
-    text = container.text_content()
+def _item_date(container, anchor_text: str, reference: date, text: str | None = None):
+    text = _content(container) if text is None else text
     # a date printed beside the title wins over one inside it (…2021年1月1日起施行 日期：2020-12-02)
     found = _FULL.search(text.replace(anchor_text, " ") if anchor_text else text) or _FULL.search(text)
     if found:
@@ -177,33 +190,51 @@ def _block_of(parent, counts: dict, base_url: str, encoding: str) -> tuple[str |
 
 def _is_mobile_copy(el) -> bool:
     """A copy of the page's content shown only on phones (it repeats the desktop lists)."""
-    tokens = set((el.get("class") or "").lower().split()) | {(el.get("id") or "").lower()}
+    classes, ident = el.get("class"), el.get("id")
+    if not classes and not ident:
+        return False   # most elements: no tokens to read
+    tokens = set((classes or "").lower().split()) | {(ident or "").lower()}
     return bool(tokens & _MOBILE_ONLY) or any(t.startswith(("mobile", "wap-")) for t in tokens)
 
 
-def _cached(cache: dict, el, test) -> bool:
-    """test(el), computed once per element: every anchor walks the same ancestors."""
-    value = cache.get(el)
-    if value is None:
-        value = cache[el] = test(el)
-    return value
-
-
 def _counted_anchors(tree) -> tuple[list, dict]:
-    """Anchors outside mobile-only copies, and how many of them each element holds (one walk per anchor)."""
-    counts: dict = {}
-    mobile: dict = {}
+    """Anchors outside mobile-only copies, and how many of them each element holds (one walk per anchor).
+    Computed once per page (lists and navigation both read it); callers must not change them."""
+    return page_cached(("counted_anchors", tree), lambda: _count_anchors(tree))
+
+
+def _count_anchors(tree) -> tuple[list, Counter]:
+    counts: Counter = Counter()
+    mobile: dict = {}   # element -> it or an ancestor is a mobile-only copy
     anchors = []
     for a in tree.iter("a"):
         if a.get("href") is None:
             continue
         chain = list(a.iterancestors())
-        if any(_cached(mobile, el, _is_mobile_copy) for el in chain):
+        if chain and _in_mobile_copy(chain, mobile):
             continue
         anchors.append(a)
-        for el in (a, *chain):
-            counts[el] = counts.get(el, 0) + 1
+        counts[a] += 1
+        counts.update(chain)
     return anchors, counts
+
+
+def _in_mobile_copy(chain: list, mobile: dict) -> bool:
+    """Whether any element of an anchor's ancestor chain is a mobile-only copy; known chains end the walk."""
+    walked = []
+    for el in chain:
+        known = mobile.get(el)
+        if known is not None:
+            break
+        walked.append(el)
+        if _is_mobile_copy(el):
+            known = True
+            break
+    else:
+        known = False
+    for el in walked:   # every element walked below the answer shares it
+        mobile[el] = known
+    return known
 
 
 def _row_of(anchor, counts: dict):
@@ -227,13 +258,13 @@ def _title_of(anchor) -> str:
     title = anchor.get("title")
     if title and title.strip():
         return title.strip()
-    heading = next(anchor.iter("h1", "h2", "h3", "h4", "h5", "h6"), None)
+    heading = next(anchor.iter("h1", "h2", "h3", "h4", "h5", "h6"), None) if len(anchor) else None
     return _text(heading if heading is not None else anchor).strip()
 
 
-def _row_date(row, title: str, counts: dict, reference: date):
+def _row_date(row, title: str, counts: dict, reference: date, row_text: str):
     """The row's date; for a row without one, the text right after it (<dt>…</dt><dd>date</dd>, <a/> date)."""
-    found = _item_date(row, title, reference)
+    found = _item_date(row, title, reference, row_text)
     if found:
         return found
     after = row.getnext()
@@ -248,10 +279,14 @@ def _row_date(row, title: str, counts: dict, reference: date):
 def _item_of(row, anchors: list, base_url: str, encoding: str, reference: date, counts: dict, position: int):
     """One list item, titled by the row's longest link; a dated row whose link is a script call stays an item
     (its date was seen) and points at the list page itself."""
-    title, anchor = max(((_title_of(a), a) for a in anchors), key=lambda pair: len(pair[0]))
+    if len(anchors) == 1:
+        title, anchor = _title_of(anchors[0]), anchors[0]
+    else:
+        title, anchor = max(((_title_of(a), a) for a in anchors), key=lambda pair: len(pair[0]))
     if len(title) < 2:
         return None
-    found = _row_date(row, title, counts, reference)
+    row_text = _content(row)
+    found = _row_date(row, title, counts, reference, row_text)
     url = normalize(base_url, anchor.get("href"), encoding)
     if url is None:
         if not found:
@@ -263,7 +298,6 @@ def _item_of(row, anchors: list, base_url: str, encoding: str, reference: date, 
         from_url = date_from_url(url)  # t20251110_1.html settles the year of a bare "11-10"
         if from_url and (from_url.month, from_url.day) == (when.month, when.day):
             when, inferred = from_url, False
-    row_text = row.text_content()
     return Item(title=title[:200], url=url, date=when.isoformat() if when else None, year_inferred=inferred,
                 status=_status(row_text), reply_date=_reply_date(row_text))
 
@@ -348,8 +382,8 @@ def _short_link_runs(tree, base_url: str, encoding: str):
     for a in anchors:
         runs.setdefault(_row_of(a, counts).getparent(), []).append(a)
     for parent, members in runs.items():
-        links = [(label, url) for label, url in ((_link_label(a), normalize(base_url, a.get("href"), encoding))
-                                                  for a in members) if url and 2 <= len(label) <= _NAV_LABEL_CHARS]
+        labelled = ((label, a) for a in members if 2 <= len(label := _link_label(a)) <= _NAV_LABEL_CHARS)
+        links = [(label, url) for label, a in labelled if (url := normalize(base_url, a.get("href"), encoding))]
         if len(links) >= _NAV_MIN_LINKS:
             yield parent, links
 
@@ -382,16 +416,16 @@ def extract_nav(tree, base_url: str, encoding: str) -> list[tuple[str, str]]:
     return unique
 
 
-def _is_breadcrumb(el) -> bool:
+def _is_breadcrumb(el, text: str | None = None) -> bool:
     hint = (el.get("class") or "") + " " + (el.get("id") or "")
-    return bool(_CRUMB_HINT.search(hint) or _CRUMB_TEXT.match(_text(el)))
+    return bool(_CRUMB_HINT.search(hint) or _CRUMB_TEXT.match(_text(el) if text is None else text))
 
 
 def extract_breadcrumb(tree) -> str | None:
     """The last name in 当前位置：首页 > 通知公告 (the current column)."""
     for el in tree.iter("div", "p", "span", "td", "nav", "ol", "ul"):
         text = _text(el)
-        if _is_breadcrumb(el) and len(text) < 120:
+        if len(text) < 120 and _is_breadcrumb(el, text):
             parts = [p.strip() for p in re.split(r"[>›»/＞]|&gt;", text) if p.strip()]
             if len(parts) >= 2:
                 return parts[-1][:40]

@@ -58,13 +58,26 @@ _PAGE = threading.local()
 @contextmanager
 def one_page():
     """Within it, each distinct href is made absolute once: every extractor of a page reads the same anchors,
-    and a page of 100,000 distinct links would thrash the shared LRU cache (a miss per link and reader)."""
+    and a page of 100,000 distinct links would thrash the shared LRU cache (a miss per link and reader).
+    page_cached() results live as long, too."""
     outer = getattr(_PAGE, "urls", None)
-    _PAGE.urls = {} if outer is None else outer
+    if outer is None:
+        _PAGE.urls, _PAGE.shared = {}, {}
     try:
         yield
     finally:
-        _PAGE.urls = outer
+        if outer is None:
+            _PAGE.urls = _PAGE.shared = None
+
+
+def page_cached(key, compute):
+    """compute(), once per page (one_page) and key; the key holds what it depends on (the tree)."""
+    shared = getattr(_PAGE, "shared", None)
+    if shared is None:
+        return compute()
+    if key not in shared:
+        shared[key] = compute()
+    return shared[key]
 
 
 def normalize(base: str, href: str, encoding: str = "utf-8") -> str | None:
