@@ -19,11 +19,10 @@ import yaml
 from sitecensus.scan import STOP_GRACE_SECONDS, stale_note
 from tests.conftest import run_cli
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
-from tests.test_service import _page, count, db_rows, make_config, sites, wait_for  # noqa: F401 - `sites` is a fixture
+from tests.test_service import (ONE_AT_A_TIME, _page, count, db_rows, make_config, sites,  # noqa: F401 - a fixture
+                                wait_for)
 
 PROBE_TIMEOUT = 1
-# the 60-page site (1 s a page) one request at a time, loopback politeness kept: a crawl that lasts
-ONE_AT_A_TIME = {"per_host_concurrency": 1, "unthrottled_networks": []}
 
 
 def start_scan(config: Path) -> subprocess.Popen:
