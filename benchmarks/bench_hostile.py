@@ -19,7 +19,7 @@ import yaml
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS))
 
-from hostile_sites import HostileWorld, budget_of, run_scan_measured, site_notes  # noqa: E402
+from hostile_sites import HostileWorld, budget_of, run_scan_measured, site_notes
 
 
 def main() -> int:
@@ -30,7 +30,8 @@ def main() -> int:
     args = parser.parse_args()
     crawl = probes = None
     if args.test_settings:
-        from test_hostile import CRAWL as crawl, PROBES as probes  # noqa: N811
+        from test_hostile import CRAWL as crawl
+        from test_hostile import PROBES as probes
     with tempfile.TemporaryDirectory(prefix="bench-hostile-") as scratch:
         base = args.keep or Path(scratch)
         with HostileWorld(base / "sites") as world:

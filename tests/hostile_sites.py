@@ -21,11 +21,11 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Awaitable, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
@@ -188,7 +188,7 @@ class RawServer:
             method, path = (head.split(b"\r\n", 1)[0].decode("latin-1").split(" ") + ["", ""])[:2]
             self.hits.record(method, path)
             await self.behaviour(reader, writer)
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, asyncio.LimitOverrunError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
             self.hits.touch()
@@ -371,7 +371,7 @@ class Budget:
 class Case:
     key: str
     unit: str
-    serve: Callable[["Context"], object] | None   # -> RouteServer / RawServer; None: no server (DNS failure)
+    serve: Callable[[Context], object] | None   # -> RouteServer / RawServer; None: no server (DNS failure)
     readable: bool | None   # True: a real verdict (合格/不合格); False: 无法检测; None: either
     reason: str = ""        # regex the 无法检测 reason must match (what happened)
     bound: Callable[[Budget], int] = lambda b: 2 * b.probes + 6   # requests the server may receive
@@ -386,12 +386,15 @@ class Context:
 
 
 def _bad_certificate(ctx: Context):
-    from conftest import self_signed   # tests/ is on sys.path for the tests and the benchmark
+    # tests/ is on sys.path for the tests and the benchmark
+    from conftest import self_signed
     tls, _ = self_signed(ctx.directory, datetime.now() + timedelta(days=300), common_name="www.another-name.test")
     return RouteServer(site("区审计局"), tls=tls)
 
 
-BOUNDED = lambda b: b.pages + 2 * b.link_checks + 2 * b.probes + 20  # noqa: E731 - pages, link checks (HEAD, then GET) and a little
+def BOUNDED(b: Budget) -> int:  # noqa: N802 - used like the constants of the table
+    """The per-site budgets: pages, link checks (HEAD, then GET), the probes and a little."""
+    return b.pages + 2 * b.link_checks + 2 * b.probes + 20
 
 TOO_LARGE = r"过大|超过|太大|too_large"
 CASES: list[Case] = [
@@ -458,7 +461,7 @@ class HostileWorld:
         self.served: dict[str, Served] = {}
         self.servers: list = []
 
-    def __enter__(self) -> "HostileWorld":
+    def __enter__(self) -> HostileWorld:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.canary = self._keep(RawServer(_hang))
         canary_file = self.directory / CANARY_NAME

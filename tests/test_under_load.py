@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import run_cli
-from hostile_sites import article, page, write_config
+from hostile_sites import page, write_config
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles, closed_port_url
 
 SITES, PAGES = 6, 60
@@ -22,7 +22,8 @@ def build_site(index: int, dead: str) -> SiteFiles:
     """PAGES pages (some text to parse, each linking its neighbours) and three broken targets: two 404s
     and a port where nothing listens."""
     filler = "<p>" + "区政府工作动态正文内容。" * 300 + "</p>"
-    links = lambda i: "".join(f'<a href="/p/{(i + k) % PAGES}.html">第{(i + k) % PAGES}篇</a>' for k in (1, 2, 7))  # noqa: E731
+    def links(i: int) -> str:
+        return "".join(f'<a href="/p/{(i + k) % PAGES}.html">第{(i + k) % PAGES}篇</a>' for k in (1, 2, 7))
     pages = {f"/p/{i}.html": page(f"文章{i}", f"<h1>文章{i}</h1>{filler}{links(i)}") for i in range(PAGES)}
     pages["/p/5.html"] = page("文章5", f"<h1>文章5</h1>{filler}<a href='/gone-{index}.pdf'>附件</a>{links(5)}")
     pages["/p/9.html"] = page("文章9", f"<h1>文章9</h1><img src='/missing-{index}.png'><a href='{dead}x{index}'>外链</a>{links(9)}")
