@@ -10,6 +10,8 @@ link-local, unspecified, multicast and reserved addresses are refused otherwise;
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 from typing import Iterable
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -34,12 +36,24 @@ def host_name(host: str) -> str:
     return host.strip().strip("[]").rstrip(".").lower()
 
 
+_NUMBER_PART = re.compile(r"(0x[0-9a-f]*|[0-9]+)", re.IGNORECASE)
+
+
 def ip_of(text: str) -> Address | None:
-    """The address written in `text` (an IPv4-mapped IPv6 address as its IPv4 one), None for a name."""
+    """The address written in `text` (an IPv4-mapped IPv6 address as its IPv4 one), None for a name.
+    Browsers and the C resolver also read the old numeric forms (0x0a000001, 012.0.0.1, 10.1) as IPv4
+    addresses: so does this, or such a link would pass as a name."""
+    name = host_name(text)
     try:
-        address = ipaddress.ip_address(host_name(text))
+        address = ipaddress.ip_address(name)
     except ValueError:
-        return None
+        parts = name.split(".")
+        if not 1 <= len(parts) <= 4 or not all(_NUMBER_PART.fullmatch(p) for p in parts):
+            return None
+        try:
+            address = ipaddress.ip_address(socket.inet_aton(name))
+        except OSError:
+            return None
     mapped = getattr(address, "ipv4_mapped", None)
     return mapped or address
 

@@ -57,6 +57,15 @@ def test_private_loopback_link_local_and_reserved_addresses_are_refused(address)
         AddressGuard().check("intranet.example.gov.cn", address)
 
 
+@pytest.mark.parametrize("written", ["0x0a000001", "012.0.0.1", "10.1", "167772161", "0xA9.254.169.254"])
+def test_old_numeric_forms_of_an_address_are_addresses_too(written):
+    """Browsers and the C resolver read these as 10.0.0.1 / 169.254.169.254: they must not pass as names."""
+    from crawler.guard import ip_of
+    assert ip_of(written) is not None and not ip_of(written).is_global
+    with pytest.raises(PrivateAddress):
+        AddressGuard().check(written, written)
+
+
 def test_where_a_registered_site_lives_is_allowed():
     guard = AddressGuard(["127.0.0.1", "oa.bl.gov.cn"], {"www.bl.gov.cn": "10.1.2.3"})
     assert guard.allows("127.0.0.1", "127.0.0.1")          # a site registered as http://127.0.0.1:port/
