@@ -112,27 +112,33 @@ def guarded_client(urls: list[str], timeout: float, user_agent: str, connections
 PROBE_MAX_BYTES = 2 * 1024 * 1024   # enough to know the home page opens; a 50 MB page is not read to the end
 
 
-async def _get(client: httpx.AsyncClient, url: str, keep_html: bool = False) -> tuple[httpx.Response, int, bytes | None]:
+async def _get(client: httpx.AsyncClient, url: str, keep_html: int = 0) -> tuple[httpx.Response, int, bytes | None, bool]:
+    """The answer, the bytes read (up to PROBE_MAX_BYTES) and, with `keep_html` (a byte limit), an HTML body
+    read whole up to that limit, and whether that HTML body went past it."""
     async with client.stream("GET", url) as response:
         kept = [] if keep_html and "html" in response.headers.get("content-type", "html") else None
+        limit = keep_html + 1 if kept is not None else PROBE_MAX_BYTES
         size = 0
         async for chunk in (response.aiter_raw() if kept is None else response.aiter_bytes()):
             size += len(chunk)
             if kept is not None:
                 kept.append(chunk)
-            if size >= PROBE_MAX_BYTES:
+            if size >= limit:
                 break
-        return response, size, b"".join(kept) if kept is not None else None
+        if kept is None:
+            return response, size, None, False
+        return response, size, b"".join(kept) if size <= keep_html else None, size > keep_html
 
 
-async def probe(client: httpx.AsyncClient, url: str, timeout: float, keep_html: bool = False) -> ProbeResult:
+async def probe(client: httpx.AsyncClient, url: str, timeout: float, keep_html: int = 0) -> ProbeResult:
     """One probe with a `guarded_client`: the home page must answer with a non-empty page within `timeout`
-    seconds in total (name lookup, connection, redirects and body included). `keep_html`: an HTML answer's
-    body (up to PROBE_MAX_BYTES) is kept in the result."""
+    seconds in total (name lookup, connection, redirects and body included). `keep_html` (bytes): an HTML
+    answer is read whole and kept in the result, or is `too_large` past that many bytes (an endless stream
+    must not pass as a page that opened)."""
     started = time.monotonic()
     at = datetime.now(timezone.utc)
     try:
-        response, size, body = await asyncio.wait_for(_get(client, url, keep_html), timeout)
+        response, size, body, overflow = await asyncio.wait_for(_get(client, url, keep_html), timeout)
     except Exception as exc:  # noqa: BLE001 - every failure is a failed probe, classified
         return ProbeResult(url, at, False, error=_error_class(exc), elapsed_ms=int((time.monotonic() - started) * 1000))
     elapsed = int((time.monotonic() - started) * 1000)
@@ -142,6 +148,8 @@ async def probe(client: httpx.AsyncClient, url: str, timeout: float, keep_html: 
         return ProbeResult(url, at, False, response.status_code, f"http_{response.status_code}", elapsed, size)
     if size == 0:
         return ProbeResult(url, at, False, response.status_code, "empty", elapsed, size)
+    if overflow:
+        return ProbeResult(url, at, False, response.status_code, "too_large", elapsed, size)
     return ProbeResult(url, at, True, response.status_code, None, elapsed, size,
                        response.headers.get("content-type"), str(response.url), body)
 

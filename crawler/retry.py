@@ -21,9 +21,10 @@ HOST_GIVE_UP = 3   # second tries failing in a row on one host: it is down, its 
 
 
 async def second_tries(urls: list[str], timeout: float, user_agent: str, concurrency: int,
-                       hosts: HostsMap | None = None) -> dict[str, ProbeResult]:
-    """One more GET of each URL (body read up to the probes' cap and kept when it is HTML, redirects followed):
-    per host one at a time, at most `concurrency` hosts at once. URLs of a host that failed again are left out."""
+                       hosts: HostsMap | None = None, max_html_bytes: int = 10 * 1024 * 1024) -> dict[str, ProbeResult]:
+    """One more GET of each URL (redirects followed; an HTML answer read whole and kept, `too_large` past
+    `max_html_bytes` — the crawl's download cap; other answers read up to the probes' cap): per host one at a
+    time, at most `concurrency` hosts at once. URLs of a host that failed again are left out."""
     by_host: dict[str, list[str]] = {}
     for url in urls:
         by_host.setdefault(httpx.URL(url).netloc.decode("ascii").lower(), []).append(url)
@@ -36,7 +37,7 @@ async def second_tries(urls: list[str], timeout: float, user_agent: str, concurr
             failing = 0
             async with gate:
                 for url in host_urls:
-                    done.append(await probe(client, url, timeout, keep_html=True))
+                    done.append(await probe(client, url, timeout, keep_html=max_html_bytes))
                     failing = failing + 1 if done[-1].error in RETRIED_ERRORS else 0
                     if failing >= HOST_GIVE_UP:
                         break

@@ -30,8 +30,6 @@ def second_try_failures(sessions: sessionmaker[Session], scan_id: int, config: C
                         probes: list[ProbeResult] | None = None) -> tuple[int, int]:
     """Returns (tried, recovered). With `options`, recovered pages of the sites are analysed and stored.
     A home page whose own probes (`probes`, the scan's) all failed the same way is not asked again."""
-    from crawler.spiders.site import outcome_of   # late, like the crawl itself: Scrapy's modules are heavy
-
     crawl = config.settings.crawl
     with sessions() as session:
         failed = session.execute(select(Fetch.id, Fetch.site_id, Fetch.url, Fetch.error).where(
@@ -43,7 +41,8 @@ def second_try_failures(sessions: sessionmaker[Session], scan_id: int, config: C
     confirmed = probe_confirmed(failed, probes or [])
     asked = sorted({row.url for row in failed if row.url not in confirmed})
     results = asyncio.run(second_tries(asked, crawl.second_try_timeout_seconds, crawl.user_agent,
-                                       crawl.second_try_concurrency, HostsMap.of(crawl, site_urls))) if asked else {}
+                                       crawl.second_try_concurrency, HostsMap.of(crawl, site_urls),
+                                       crawl.max_response_bytes)) if asked else {}
     recovered: list[tuple[int, ProbeResult]] = []
     with sessions.begin() as session:
         for row in failed:
@@ -51,7 +50,7 @@ def second_try_failures(sessions: sessionmaker[Session], scan_id: int, config: C
             values = ({"tries": [{"error": row.error}, confirmed[row.url]]} if row.url in confirmed
                       else _tried_again(row.error, second, crawl))
             session.execute(update(Fetch).where(Fetch.id == row.id).values(**values))
-            if second is not None and second.status is not None and outcome_of(second.status) == "ok":
+            if second is not None and second.ok:
                 recovered.append((row.site_id, second))
     if options is not None and recovered:
         _read_recovered_pages(sessions, recovered, reference or date.today(), options)
@@ -71,10 +70,12 @@ def probe_confirmed(failed, probes: list[ProbeResult]) -> dict[str, dict]:
 
 def _tried_again(first_error: str, second: ProbeResult | None, crawl) -> dict:
     """The fetch's new values: the second try's outcome, with both tries kept."""
-    from crawler.spiders.site import outcome_of
+    from crawler.spiders.site import outcome_of   # late, like the crawl itself: Scrapy's modules are heavy
     if second is None:   # its host failed another target's second try: not asked again
         return {"tries": [{"error": first_error}, {"error": "host_down"}]}
-    if second.status is not None:
+    if second.error == "too_large":   # answered, but past the download cap (an endless stream): no page read
+        outcome, error = "unverifiable", "too_large"
+    elif second.status is not None:
         outcome, error = outcome_of(second.status), None if second.status < 400 else f"http_{second.status}"
     else:
         outcome, error = "broken", second.error
