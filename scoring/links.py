@@ -12,7 +12,12 @@ _LABEL = {"dns": "域名无法解析", "connect": "无法连接", "timeout": "�
 
 
 def _failure(error: str | None, status: int | None) -> str:
-    return _LABEL.get(error or "", f"HTTP {status}" if status else (error or "失败"))
+    """A failed request in words: 访问超时, 无法连接, HTTP 404 ... (never the error class itself)."""
+    if error in _LABEL:
+        return _LABEL[error]
+    if status or (error or "").startswith("http_"):
+        return f"HTTP {status or error.removeprefix('http_')}"
+    return "访问失败"
 
 
 def _try(entry: dict) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from scoring.certainty import absence_judgeable
 from scoring.findings import Evidence
+from scoring.links import _failure as failure_label
 from scoring.registry import RULES, rule
 from scoring.updates import category
 
@@ -70,7 +71,7 @@ def service_pages(snap, profile) -> set[str]:
 
 def _failed_download(link) -> str | None:
     if link.outcome == "broken":
-        return f"无法下载（{link.error or link.status}）"
+        return f"无法下载（{failure_label(link.error, link.status)}）"
     if link.outcome == "ok" and (link.content_type or "").startswith("text/html"):
         return "下载得到的是网页（错误页），不是文件"
     return None
@@ -109,7 +110,7 @@ def online_systems(snap, profile):
                 and link.target not in seen:
             seen.add(link.target)
             failed.append(Evidence(url=link.target, source=link.source,
-                                   detail=f"{link.text}：打不开（{link.error or link.status}）"))
+                                   detail=f"{link.text}：打不开（{failure_label(link.error, link.status)}）"))
     if not failed:
         return []
     return [RULES["D10"].finding(snap, f"{snap.url}#online", points=profile.services.online_points * len(failed),

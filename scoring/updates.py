@@ -49,7 +49,8 @@ def _column_evidence(columns, profile, snap=None) -> list[Evidence]:
     for c in columns:
         days = window_of(c, profile)
         newest = c.newest_date.isoformat() if c.newest_date else "无发布日期"
-        detail = (f"{c.name}（{category(c, profile)}）：" +
+        kind = category(c, profile)
+        detail = (c.name + ("" if kind == "other" else f"（{kind}）") + "：" +   # an unclassified column: its name alone
                   ("空白栏目，无内容" if c.blank else f"最新信息 {newest}，更新周期 {days} 天" if days else f"最新信息 {newest}"))
         rows.append(Evidence(url=c.url, detail=detail))
     return rows
