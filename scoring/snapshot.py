@@ -120,6 +120,8 @@ class CrawlBudget:
     page_budget: int = 0
     checks_left: int = 0         # link targets not checked: max_link_checks_per_site reached
     check_budget: int = 0
+    links_unread: int = 0        # links past max_links_per_page on a page: never read, so never checked
+    page_link_cap: int = 0
     timed_out: bool = False      # max_minutes_per_site reached (Scrapy's closespider_timeout)
     minutes_budget: float = 0
     traps: int = 0               # URLs refused as crawler traps (crawler/traps.py)
@@ -140,6 +142,9 @@ class CrawlBudget:
             out.append(("网站页面", None, f"{self.pages_left} 个页面未抓取（超出每站 {self.page_budget} 个页面的上限）"))
         if self.checks_left:
             out.append(("链接是否有效", None, f"{self.checks_left} 个链接未检查（超出每站 {self.check_budget} 个链接的检查上限）"))
+        if self.links_unread:
+            out.append(("链接是否有效", None,
+                        f"{self.links_unread} 个链接未读取、未检查（页面链接超出每页 {self.page_link_cap} 个的上限）"))
         if self.traps:
             example = self.trap_examples[0] if self.trap_examples else None
             out.append(("疑似无限循环的网址", example,

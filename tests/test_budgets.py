@@ -19,6 +19,7 @@ from sitecensus.demo.server import DemoServer, Reply
 from sitecensus.store import Scan, Site, open_store
 
 LINKS = 100_000
+PAGE_LINKS = 20_000   # crawl.max_links_per_page: the page is read up to its 20,000th link
 CHECKS, PAGES, CALENDAR_VALUES = 200, 60, 12
 UNITS = {"many": "区交通运输局", "soft404": "区财政局", "calendar": "区住房和城乡建设局", "drip": "区卫生和计划生育局"}
 
@@ -158,7 +159,7 @@ def scan_of(base, servers: dict[str, Counting], crawl: dict) -> tuple[dict, floa
         portal.close()
 
 
-BUDGETS = {"max_link_checks_per_site": CHECKS, "max_pages_per_site": PAGES, "max_depth": 100,
+BUDGETS = {"max_link_checks_per_site": CHECKS, "max_pages_per_site": PAGES, "max_depth": 100, "max_links_per_page": PAGE_LINKS,
            "trap_max_calendar_values": CALENDAR_VALUES, "per_host_delay_seconds": 0}
 
 
@@ -189,13 +190,14 @@ def reasons(site: dict) -> str:
 
 def test_a_page_with_100000_links_checks_only_its_budget(many):
     sites, requests, elapsed, sessions = many
-    said = f"{LINKS - CHECKS} 个链接未检查（超出每站 {CHECKS} 个链接的检查上限）"
+    said = f"{PAGE_LINKS - CHECKS} 个链接未检查（超出每站 {CHECKS} 个链接的检查上限）"
+    unread = f"{LINKS - PAGE_LINKS} 个链接未读取、未检查（页面链接超出每页 {PAGE_LINKS} 个的上限）"
     assert requests["many"] <= CHECKS + 5    # the home page, its probe, and the budgeted checks
-    assert said in reasons(sites["many"])
+    assert said in reasons(sites["many"]) and unread in reasons(sites["many"])
     assert elapsed < 120
     out = Path(sessions.kw["bind"].url.database).parent   # the unit's problem sheet lists it under 无法核实
     sheet = next((out / "sheets").glob(f"{UNITS['many']}-*.html")).read_text(encoding="utf-8")
-    assert "无法核实的项目" in sheet and said in sheet
+    assert "无法核实的项目" in sheet and said in sheet and unread in sheet
 
 
 def test_a_soft_404_site_stays_within_its_page_budget_and_its_traps_are_reported(hostile):

@@ -15,7 +15,7 @@ from datetime import date
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from crawler.extract.dates import _FULL, date_from_url, find_full_dates, parse_date
-from crawler.extract.links import normalize, page_cached
+from crawler.extract.links import normalize, page_cached, text_of
 
 _ITEM_TAGS = ("li", "tr", "dd")
 _DATE_CELLS = ("span", "td", "em", "i", "font", "b", "p", "div", "small", "time", "label")
@@ -76,12 +76,7 @@ class ItemGroup:
 
 
 def _text(el) -> str:
-    return " ".join(_content(el).split())
-
-
-def _content(el) -> str:
-    """el.text_content(), without its XPath call for an element without children (most cells and links)."""
-    return el.text_content() if len(el) else el.text or ""
+    return " ".join(text_of(el).split())
 
 
 _PENDING = re.compile("|".join(PENDING))
@@ -105,7 +100,7 @@ def _reply_date(text: str) -> str | None:
 
 
 def _item_date(container, anchor_text: str, reference: date, text: str | None = None):
-    text = _content(container) if text is None else text
+    text = text_of(container) if text is None else text
     # a date printed beside the title wins over one inside it (…2021年1月1日起施行 日期：2020-12-02)
     found = _FULL.search(text.replace(anchor_text, " ") if anchor_text else text) or _FULL.search(text)
     if found:
@@ -285,7 +280,7 @@ def _item_of(row, anchors: list, base_url: str, encoding: str, reference: date, 
         title, anchor = max(((_title_of(a), a) for a in anchors), key=lambda pair: len(pair[0]))
     if len(title) < 2:
         return None
-    row_text = _content(row)
+    row_text = text_of(row)
     found = _row_date(row, title, counts, reference, row_text)
     url = normalize(base_url, anchor.get("href"), encoding)
     if url is None:

@@ -268,9 +268,14 @@ def extract_links(tree, base_url: str, encoding: str) -> list[Link]:
         url = normalize(base, raw, encoding)
         if url is None:
             continue
-        text = " ".join((el.text_content() if tag == "a" else el.get("alt") or "").split())[:200]
+        text = " ".join((text_of(el) if tag == "a" else el.get("alt") or "").split())[:200]
         links.append(Link(url, tag, _kind(url, tag, kind), text))
     return links
+
+
+def text_of(el) -> str:
+    """el.text_content(), without its XPath call for an element without children (most links and cells)."""
+    return el.text_content() if len(el) else el.text or ""
 
 
 def netloc(url: str) -> str:

@@ -31,6 +31,7 @@ class ExtractOptions:
     notice: NoticeVocabulary = NoticeVocabulary()   # closure-notice words from the profile (empty: none found)
     min_list_items: int = 3
     matcher: TextMatcher | None = None   # V4 dictionaries and guide-element labels, one automaton
+    max_links: int = 0                   # a page is read up to its Nth link (crawl.max_links_per_page); 0: whole
 
 
 @dataclass
@@ -55,6 +56,7 @@ class PageFacts:
     guide_labels: list[str] = field(default_factory=list)    # service-guide element labels present
     hidden_links: list[dict] = field(default_factory=list)   # S1: off-site links in hidden elements
     links: list[Link] = field(default_factory=list)
+    links_unread: int = 0            # links after ExtractOptions.max_links: cut unread (reported unchecked)
     # Certainty (DESIGN "facts first"): what was read how, and what could not be read.
     family: str | None = None        # CMS family whose reader read this page's lists (crawler/families)
     list_of: str | None = None       # a data response (Hanweb dataproxy, JSON endpoint): the list page it feeds
@@ -72,7 +74,8 @@ class PageFacts:
                 "identifiers": self.identifiers, "notice": self.notice, "text_chars": self.text_chars,
                 "text_hits": self.text_hits, "personal_data": self.personal_data, "guide_labels": self.guide_labels,
                 "hidden_links": self.hidden_links, "family": self.family, "list_of": self.list_of,
-                "rendered": self.rendered, "app_shell": self.app_shell, "unread": self.unread}
+                "rendered": self.rendered, "app_shell": self.app_shell, "unread": self.unread,
+                "links_unread": self.links_unread}
 
 
 def _meta(tree, name: str) -> str | None:
@@ -190,6 +193,21 @@ def _drop_code(tree) -> None:
         junk.text = None  # keep the element (script src is a link) but not its code as page text
 
 
+def _cap_links(tree, limit: int) -> int:
+    """Cut the page after its `limit`-th link: every reader of lists and links walks the whole tree, and a
+    page of 100,000 links holds the scan's one parsing thread for seconds. Returns how many links were cut."""
+    total = int(tree.xpath("count(descendant::a[@href])")) if limit else 0
+    if total <= limit:
+        return 0
+    node = tree.xpath(f"descendant::a[@href][{int(limit)}]")[0]
+    while node.getparent() is not None:   # drop everything that follows, level by level up to the root
+        parent = node.getparent()
+        for later in list(node.itersiblings()):
+            parent.remove(later)
+        node = parent
+    return total - limit
+
+
 def analyse_page(url: str, body: bytes, content_type: str | None, reference: date,
                  options: ExtractOptions, is_home: bool = False) -> PageFacts:
     with one_page():   # every reader of the page's links shares one normalization per href
@@ -217,6 +235,8 @@ def _analyse(url: str, body: bytes, content_type: str | None, reference: date,
     if options.matcher is not None:
         facts.text_hits, _ = options.matcher.scan(text)
     facts.personal_data = find_personal_data(text)
+    facts.identifiers = extract_identifiers(text, tree)   # before the cap: the footer lies past it
+    facts.links_unread = _cap_links(tree, options.max_links)
     facts.links = extract_links(tree, url, encoding)
     facts.groups = extract_groups(tree, url, encoding, reference, options.min_list_items)
     facts.column_name = _meta(tree, "ColumnName") or extract_breadcrumb(tree)
@@ -224,7 +244,6 @@ def _analyse(url: str, body: bytes, content_type: str | None, reference: date,
     body_el = tree.find(".//body")
     content = _content_text(body_el) if body_el is not None else []
     facts.content_chars = sum(map(len, content))
-    facts.identifiers = extract_identifiers(text, tree)
     facts.pagination = extract_pagination(tree, url, encoding, column_key(url))
     if is_home:
         facts.nav = extract_nav(tree, url, encoding)

@@ -8,6 +8,7 @@ no result.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import scrapy
@@ -86,6 +87,7 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         self.link_checks = 0
         self.pages_left: set[str] = set()     # internal pages not crawled: the page budget was spent
         self.checks_left: set[str] = set()    # targets not checked: the link-check budget was spent
+        self.links_unread = 0                 # links past the per-page cap, summed over pages (never normalized)
         self.trapped: dict[str, str] = {}     # url -> trap kind (crawler/traps.py), never requested
 
     @classmethod
@@ -96,6 +98,7 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
                             else crawler.settings.getint("SITECENSUS_MAX_DEPTH", 8))
         spider.check_external = crawler.settings.getbool("SITECENSUS_CHECK_EXTERNAL", True)
         spider.max_link_checks = crawler.settings.getint("SITECENSUS_MAX_LINK_CHECKS", 5000)
+        spider.options = replace(spider.options, max_links=crawler.settings.getint("SITECENSUS_MAX_LINKS_PER_PAGE", 20000))
         spider.minutes_budget = crawler.settings.getfloat("CLOSESPIDER_TIMEOUT") / 60
         spider.traps = TrapGuard(*crawler.settings.getlist("SITECENSUS_TRAPS", [2000, 3, 50]))
         crawler.signals.connect(spider._stop_check_downloads, signal=signals.headers_received)
@@ -124,7 +127,8 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         return {"reason": reason, "timed_out": reason == "closespider_timeout", "minutes_budget": self.minutes_budget,
                 "pages_left": len(self.pages_left), "page_budget": self.max_pages,
                 "link_checks": self.link_checks, "checks_left": len(self.checks_left),
-                "check_budget": self.max_link_checks, "traps": len(self.trapped), "trap_kinds": kinds,
+                "check_budget": self.max_link_checks, "links_unread": self.links_unread,
+                "page_link_cap": self.options.max_links, "traps": len(self.trapped), "trap_kinds": kinds,
                 "trap_examples": list(self.trapped)[:3]}
 
     def _stop_check_downloads(self, headers, body_length, request, spider):
@@ -149,7 +153,8 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
 
     def _follow(self, facts, response_url: str, depth: int):
         """Crawl the site's pages, check every other target once, within the site's budgets; trap URLs
-        are never requested. Each link costs a few set lookups (a page may carry 100,000 links)."""
+        are never requested. Each link costs a few set lookups; links past the page's cap were never read."""
+        self.links_unread += facts.links_unread
         claimed = self.registry.claimed
         for link in facts.links:
             url = link.url
