@@ -146,6 +146,7 @@ class CrawlSettings(Strict):
     max_pages_per_site: int = Field(gt=0)
     # Per-site budgets: a hostile site (100,000 links, endless calendar, soft 404) cannot hold up the scan
     max_link_checks_per_site: int = Field(5000, gt=0)     # link targets checked per site; the rest reported unchecked
+    max_links_per_page: int = Field(20000, gt=0)          # anchors read per page; the rest reported unchecked
     max_minutes_per_site: float = Field(120, gt=0)        # a site's crawl stops after this long (rest reported unchecked)
     trap_max_url_chars: int = Field(2000, gt=0)           # longer URLs are refused as crawler traps
     trap_max_segment_repeats: int = Field(3, ge=2)        # a path segment this many times (/a/b/a/b/a/) is a trap

@@ -125,6 +125,7 @@ def scrapy_settings(config: Config, log_file: Path | None, sites: int = 1, site_
         "SITECENSUS_RETRY_AFTER_MAX": crawl.retry_after_max_seconds,
         "SITECENSUS_MAX_PAGES": crawl.max_pages_per_site,
         "SITECENSUS_MAX_LINK_CHECKS": crawl.max_link_checks_per_site,
+        "SITECENSUS_MAX_LINKS_PER_PAGE": crawl.max_links_per_page,
         "CLOSESPIDER_TIMEOUT": crawl.max_minutes_per_site * 60,   # per crawler, i.e. per site (one crawler each)
         "SITECENSUS_TRAPS": [crawl.trap_max_url_chars, crawl.trap_max_segment_repeats, crawl.trap_max_calendar_values],
         "SITECENSUS_MAX_DEPTH": crawl.max_depth,
