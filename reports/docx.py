@@ -1,15 +1,27 @@
-"""The problem sheet as a Word document (python-docx), from the same data as the HTML sheet
-(reports/sheet.py): the format units expect by e-mail and fill in."""
+"""The sheet as a Word document (python-docx), from the same data as the HTML sheet (reports/sheet.py,
+reports/templates/sheet.html.j2): the format units expect by e-mail and fill in. It says what the HTML
+sheet says, section for section: the header, per site its verdict, the deduction table (points after
+each indicator's cap), the problems by indicator with their criterion, evidence, screenshot and hint,
+what could not be verified and the columns; then the previous sheet's problems and the feedback and
+seal table, kept on one page. Every page carries the unit's name and its page number."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, RGBColor
+
+from scoring.registry import RULES
 
 FONT = "SimSun"   # 宋体: what an office's Word has; the East Asian font must be set apart from the Latin one
+NUMERALS = "一二三四五六七八九十"
+MAX_EVIDENCE = 10
+PICTURE_WIDTH = Mm(110)
+GREY = RGBColor(0x55, 0x55, 0x55)
+RED = RGBColor(0xB0, 0x00, 0x00)
 
 
 def _font(style, size: float | None = None) -> None:
@@ -19,16 +31,27 @@ def _font(style, size: float | None = None) -> None:
         style.font.size = Pt(size)
 
 
-def _table(document, header: list[str], rows: list[list[str]], widths: list[float] | None = None):
-    table = document.add_table(rows=1, cols=len(header))
+def _num(value) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+# ------------------------------------------------------------------ building blocks
+
+def _table(document, header: list[str] | None, rows: list[list[str]], widths: list[float] | None = None,
+           size: float | None = None):
+    table = document.add_table(rows=0, cols=len(widths or header or rows[0]))
     table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, header):
-        cell.text = text
-        for run in cell.paragraphs[0].runs:
-            run.bold = True
-    for values in rows:
-        for cell, text in zip(table.add_row().cells, values):
+    for values, is_header in ([(header, True)] if header else []) + [(r, False) for r in rows]:
+        cells = table.add_row().cells
+        for i, (cell, text) in enumerate(zip(cells, values)):
             cell.text = "" if text is None else str(text)
+            for run in cell.paragraphs[0].runs:
+                if is_header or (header is None and i == 0):   # a table without header: labels in its first column
+                    run.bold = True
+                if size:
+                    run.font.size = Pt(size)
+    if header:
+        _repeat_header(table.rows[0])
     if widths:
         for row in table.rows:
             for cell, width in zip(row.cells, widths):
@@ -36,78 +59,289 @@ def _table(document, header: list[str], rows: list[list[str]], widths: list[floa
     return table
 
 
-def _evidence(problem: dict) -> str:
-    lines = []
-    for e in problem["evidence"][:10]:
-        where = e.get("url") or ""
-        if e.get("source"):
-            where += f"（所在页面 {e['source']}）"
-        lines.append(" ".join(x for x in (where, e.get("detail") or "") if x))
-    if len(problem["evidence"]) > 10:
-        lines.append(f"……共 {len(problem['evidence'])} 处，详见网页版问题单")
-    return "\n".join(lines)
+# CT_TrPr's children in schema order (Word refuses a file whose row properties are out of order)
+_ROW_PROPERTIES = ("w:cnfStyle", "w:divId", "w:gridBefore", "w:gridAfter", "w:wBefore", "w:wAfter", "w:cantSplit",
+                   "w:trHeight", "w:tblHeader", "w:tblCellSpacing", "w:jc", "w:hidden", "w:ins", "w:del", "w:trPrChange")
+
+
+def _row_flag(row, tag: str) -> None:
+    properties = row._tr.get_or_add_trPr()
+    if properties.find(qn(tag)) is None:
+        later = _ROW_PROPERTIES[_ROW_PROPERTIES.index(tag) + 1:]
+        properties.insert_element_before(OxmlElement(tag), *later)
+
+
+def _repeat_header(row) -> None:
+    _row_flag(row, "w:tblHeader")   # the header row again at the top of each page the table runs onto
+
+
+def _keep_together(table) -> None:
+    """No row split over two pages, and the whole table on one page (each row kept with the next)."""
+    for i, row in enumerate(table.rows):
+        _row_flag(row, "w:cantSplit")
+        if i < len(table.rows) - 1:
+            for cell in row.cells:
+                for paragraph in cell.paragraphs:
+                    paragraph.paragraph_format.keep_with_next = True
+
+
+def _field(paragraph, instruction: str) -> None:
+    """A Word field (PAGE, NUMPAGES) that Word fills in when it lays the pages out."""
+    def char(kind: str):
+        run = paragraph.add_run()
+        element = OxmlElement("w:fldChar")
+        element.set(qn("w:fldCharType"), kind)
+        run._r.append(element)
+    char("begin")
+    text = OxmlElement("w:instrText")
+    text.set(qn("xml:space"), "preserve")
+    text.text = f" {instruction} "
+    paragraph.add_run()._r.append(text)
+    char("separate")
+    paragraph.add_run("1")
+    char("end")
+
+
+def _page_frame(section, sheet: dict) -> None:
+    """Header: the unit's name and the sheet's title; footer: 第 N 页 共 M 页."""
+    header = section.header.paragraphs[0]
+    header.text = f"{sheet['unit']} · {sheet.get('title') or '政府网站检测整改问题单'} · 第 {sheet['scan_id']} 次检测"
+    header.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    footer.add_run("第 ")
+    _field(footer, "PAGE")
+    footer.add_run(" 页，共 ")
+    _field(footer, "NUMPAGES")
+    footer.add_run(" 页")
+    for paragraph in (header, footer):
+        for run in paragraph.runs:
+            run.font.size = Pt(9)
+
+
+def _note(document, text: str, color: RGBColor = GREY, size: float = 9):
+    paragraph = document.add_paragraph()
+    run = paragraph.add_run(text)
+    run.font.size, run.font.color.rgb = Pt(size), color
+    return paragraph
+
+
+def _labelled(document, label: str, text: str, size: float = 9.5):
+    paragraph = document.add_paragraph()
+    paragraph.add_run(label).bold = True
+    paragraph.add_run(text or "")
+    for run in paragraph.runs:
+        run.font.size = Pt(size)
+    return paragraph
+
+
+# ------------------------------------------------------------------ the sheet's parts
+
+def _evidence_detail(evidence: dict) -> str:
+    """The detail without the carrying page when the 所在页面 column already shows it."""
+    detail, source = evidence.get("detail") or "", evidence.get("source")
+    if source:
+        detail = detail.replace(f"链接所在页面：{source}", "").replace(f"所在页面：{source}", "").strip("；;，, ")
+    return detail
+
+
+def _finding(document, f: dict, deadline: str | None) -> None:
+    paragraph = document.add_paragraph()
+    paragraph.paragraph_format.keep_with_next = True
+    paragraph.paragraph_format.space_before = Pt(6)
+    if f.get("provisional"):
+        paragraph.add_run("【暂定】").font.color.rgb = RED
+    paragraph.add_run(f["title"]).bold = True
+    if f.get("status"):
+        paragraph.add_run(f"  〔{f['status']}〕")
+    if f.get("silenced"):
+        paragraph.add_run(f"  {f.get('silence_reason') or ''}（不计分）").font.color.rgb = GREY
+    if f.get("points"):
+        paragraph.add_run(f"（扣 {f['points']:g} 分{'，仅供参考' if f.get('for_reference') else ''}）").font.color.rgb = GREY
+    meta = f"编号 {f['fingerprint']}"
+    meta += f" · 首次发现 {f['first_seen']}" if f.get("first_seen") else ""
+    meta += f" · 整改期限 {f['deadline']}" if f.get("deadline") and f["deadline"] != deadline else ""
+    run = paragraph.add_run(f"  {meta}")
+    run.font.size, run.font.color.rgb = Pt(8), GREY
+    if f.get("provisional_reason"):
+        _note(document, f["provisional_reason"]).paragraph_format.keep_with_next = True
+    criterion = f.get("criterion") or getattr(RULES.get(f.get("code")), "criterion", "")
+    if criterion:
+        _labelled(document, "检测标准：", criterion).paragraph_format.keep_with_next = True
+    evidence = f.get("evidence") or []
+    if evidence:
+        rows = [[e.get("url") or "", e.get("source") or "", _evidence_detail(e)] for e in evidence[:MAX_EVIDENCE]]
+        if len(evidence) > MAX_EVIDENCE:
+            rows.append(["", "", f"……共 {len(evidence)} 处，其余见网页版问题单"])
+        _table(document, ["问题位置", "所在页面", "说明"], rows, [62, 50, 62], size=8.5)
+    if f.get("screenshot_file") and Path(f["screenshot_file"]).is_file():
+        document.add_picture(f["screenshot_file"], width=PICTURE_WIDTH)
+        document.paragraphs[-1].paragraph_format.keep_with_next = True
+        _note(document, "页面截图（红框处为问题所在）" if f.get("screenshot_outlined") else "页面截图", size=8)
+    _labelled(document, "整改建议：", f.get("hint") or "")
+
+
+def _site_summary(document, part: dict) -> None:
+    verdict = part["verdict"] + ("（触发单项否决）" if part.get("vetoed") else "")
+    score = "—（单项否决，不计分）" if part.get("vetoed") else _num(part.get("score"))
+    stats = part.get("stats") or {}
+    scope = (f"页面 {stats.get('pages') or 0} 个，链接 {stats.get('links') or 0} 个（失效 {stats.get('broken_links') or 0} 个），"
+             f"栏目 {stats.get('columns') or 0} 个" + (f"；{part['note']}" if part.get("note") else ""))
+    rows = [["网站地址", part["url"]], ["检测结论", verdict], ["得分", score]]
+    consolidation = part.get("consolidation")
+    if consolidation:
+        text = consolidation.get("state") or ""
+        text += f"；本次检测所见：{consolidation['seen']}" if consolidation.get("seen") else ""
+        text += f"（{consolidation['detail']}）" if consolidation.get("detail") else ""
+        rows.append(["整合情况", text])
+    rows.append(["检测范围", scope])
+    _table(document, None, rows, [35, 139])
+
+
+def _deductions(document, part: dict) -> None:
+    indicators = part.get("indicators") or []
+    if not indicators:
+        return
+    document.add_heading("扣分情况", level=3)
+    rows = [[i["code"], i.get("name") or "", _num(i.get("points")), _num(i.get("cap")), _num(i.get("taken")),
+             " ".join(fp[:6] for fp in i.get("findings", [])[:12]) + (f" 等 {len(i['findings'])} 项" if len(i.get("findings", [])) > 12 else "")]
+            for i in indicators]
+    _table(document, ["指标", "名称", "累计扣分", "扣分上限", "实际扣分", "依据的问题（编号）"], rows, [14, 40, 20, 20, 20, 60], size=9)
+    if part.get("vetoed"):
+        _note(document, "已触发单项否决，扣分项不再计分，列出仅供参考，请一并整改。", RED)
+    elif part.get("score") is None:
+        _note(document, "本次未能得出检测结论，扣分项不计分，列出仅供参考。")
+
+
+def _problems(document, part: dict, deadline: str | None) -> None:
+    counts = part.get("counts") or {}
+    silenced = f"，另有 {counts['silenced']} 项已核实排除" if counts.get("silenced") else ""
+    document.add_heading(f"问题清单（{counts.get('problems', 0)} 项{silenced}）", level=3)
+    if not part.get("groups"):
+        document.add_paragraph("本次检测未发现问题。")
+    for group in part.get("groups") or []:
+        label = group["severity_label"] + ("（暂定）" if group.get("provisional") else "")
+        taken = f"，本指标扣 {group['taken']:g} 分{'（已达该项上限）' if group.get('capped') else ''}" if group.get("taken") else ""
+        document.add_heading(f"【{label}】{group['code']} {group.get('name') or ''}（{len(group['problems'])} 项{taken}）", level=4)
+        for problem in group["problems"]:
+            _finding(document, problem, deadline)
+
+
+def _unverified(document, part: dict) -> None:
+    items = part.get("unverified") or []
+    if items:
+        document.add_heading(f"无法核实的项目（{len(items)} 项，不计分、不列为问题）", level=3)
+        _note(document, "以下内容本次未能读取，未作判断；请人工核实。")
+        _table(document, ["内容", "位置", "原因"], [[u["what"], u.get("url") or "", u["reason"]] for u in items],
+               [50, 62, 62], size=9)
+
+
+def _columns(document, part: dict) -> None:
+    columns = part.get("columns") or []
+    if not columns:
+        return
+    document.add_heading("栏目更新情况", level=3)
+    rows = []
+    for c in columns:
+        unverified = c.get("unverified")
+        status = f"无法核实：{unverified}" if unverified else ("空白栏目" if c.get("blank") else "")
+        rows.append([c.get("name", "") + ("（首页栏目）" if c.get("from_home") else ""), c.get("category") or "",
+                     c.get("newest_date") or "—", "—" if unverified else c.get("items", ""),
+                     "—" if unverified else c.get("dated", ""), status])
+    _table(document, ["栏目", "类别", "最新信息日期", "信息条数", "带日期", "状态"], rows, [48, 26, 26, 18, 16, 40], size=9)
+
+
+def _previous(document, sheet: dict) -> None:
+    document.add_heading("上次问题单整改情况", level=1)
+    rows = sheet.get("previous_rows")
+    scans = sheet.get("previous_scans")
+    if rows is None:   # a sheet of one site
+        previous = sheet.get("previous") or {}
+        rows, scans = previous.get("rows") or [], [(previous.get("scan_id"), previous.get("as_of"))] if previous else []
+    if not rows:
+        document.add_paragraph("无（首次下发，或上次问题单没有未整改的问题）。")
+        return
+    document.add_paragraph("、".join(f"第 {scan_id} 次检测（{as_of}）" for scan_id, as_of in scans) + "下发的问题，截至本次检测：")
+    several = len(sheet.get("sites") or []) > 1
+    table_rows = [[r["fingerprint"], f"{r['code']} {r['title']}", *([r.get("url") or ""] if several else []),
+                   r.get("first_seen") or "", r.get("deadline") or "—",
+                   r["status"] + (f"（{r['fixed']}）" if r.get("fixed") and r["status"] == "已整改" else "")] for r in rows]
+    header = ["编号", "问题", *(["网站"] if several else []), "首次发现", "整改期限", "现状"]
+    widths = [22, 50, 30, 22, 22, 28] if several else [22, 70, 24, 24, 34]
+    _table(document, header, table_rows, widths, size=9)
+
+
+def _feedback(document, sheet: dict) -> None:
+    rows = sheet.get("feedback") or ()
+    if not rows:
+        return
+    heading = document.add_heading("整改反馈（由责任单位填写）", level=1)
+    heading.paragraph_format.page_break_before = False
+    intro = document.add_paragraph(f"请于 {sheet.get('deadline') or '规定期限'} 前完成整改，填写下表并加盖公章后回复区委区政府电子政务办。")
+    for paragraph in (heading, intro):
+        paragraph.paragraph_format.keep_with_next = True
+    table = _table(document, None, [[row, ""] for row in rows], [50, 124])
+    for row in table.rows:
+        row.height = Mm(18)
+    _keep_together(table)
+
+
+def _notice_line(document, sheet: dict) -> None:
+    kind = sheet.get("notice", "rectify")
+    if kind == "closure":
+        document.add_paragraph("经本次检测确认，贵单位网站已按计划关停，未发现需要整改的问题。请保持关停状态，"
+                               "并及时办理域名、网站标识码和备案的注销；本单无需回复。")
+    elif kind == "result":
+        document.add_paragraph("本次检测未发现需要整改的问题，特此告知，本单无需回复。")
+    else:
+        _note(document, "请对照下列问题逐项整改，并于整改期限前填写文末的整改反馈。状态“新发现”为本次首次发现，"
+                        "“未整改”为此前已下发仍存在，“复发”为曾整改后再次出现。")
+
+
+def _head(document, sheet: dict, parts: list[dict]) -> None:
+    counts = sheet.get("counts") or {}
+    problems = f"{counts.get('problems', 0)} 项" + (f"（其中单项否决 {counts['vetoes']} 项）" if counts.get("vetoes") else "")
+    problems += f"，另有 {counts['silenced']} 项已核实排除" if counts.get("silenced") else ""
+    deadline = (f"{sheet['deadline']}（下发后 {sheet['working_days']} 个工作日内）" if sheet.get("deadline") else "无需整改")
+    rows = [["责任单位", f"{sheet['unit']}（{sheet['unit_kind']}）" if sheet.get("unit_kind") else sheet["unit"]],
+            ["监测时间点", sheet["as_of"]], ["评分方案", sheet["profile"]], ["检测批次", f"第 {sheet['scan_id']} 次检测"],
+            ["整合计划", sheet.get("plan") or ""]]
+    for part in parts:
+        verdict = part["verdict"] + ("（触发单项否决，不计分）" if part.get("vetoed") else
+                                     f"，得分 {part['score']:g}" if part.get("score") is not None else "")
+        rows.append([f"{part.get('role_label') or '网站'}", f"{part['url']}　{verdict}"])
+    rows += [["问题数量", problems], ["整改期限", deadline]]
+    _table(document, None, rows, [35, 139])
 
 
 def write_docx(sheet: dict, path: Path) -> Path:
+    """Write the sheet (a unit's sheet with its `sites`, or one site's sheet) to `path`."""
     document = Document()
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.left_margin = section.right_margin = Mm(18)
     section.top_margin = section.bottom_margin = Mm(16)
     _font(document.styles["Normal"], 10.5)
-    for name in ("Title", "Heading 1", "Heading 2"):
+    for name in ("Title", "Heading 1", "Heading 2", "Heading 3", "Heading 4", "Header", "Footer"):
         _font(document.styles[name])
+    _page_frame(section, sheet)
+    parts = sheet.get("sites") or [sheet]
 
-    title = document.add_heading("政府网站检测整改问题单", level=0)
+    title = document.add_heading(sheet.get("title") or "政府网站检测整改问题单", level=0)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    score = "—（单项否决，不计分）" if sheet["vetoed"] else "—" if sheet["score"] is None else f"{sheet['score']:g}"
-    verdict = sheet["verdict"] + ("（触发单项否决）" if sheet["vetoed"] else "")
-    _table(document, ["项目", "内容"], [
-        ["责任单位", f"{sheet['unit']}（{sheet['unit_kind']}）" if sheet["unit_kind"] else sheet["unit"]],
-        ["网站地址", sheet["url"]], ["监测时间点", sheet["as_of"]], ["评分方案", sheet["profile"]],
-        ["检测结论", verdict], ["得分", score], ["整合计划", sheet["plan"]],
-        ["问题数量", f"{sheet['counts']['problems']} 项（其中单项否决 {sheet['counts']['vetoes']} 项）"],
-        ["整改期限", f"{sheet['deadline']}（下发后 {sheet['working_days']} 个工作日内）" if sheet["deadline"] else "—"],
-    ], [35, 139])
-
-    document.add_heading(f"一、问题清单（{sheet['counts']['problems']} 项）", level=1)
-    if not sheet["groups"]:
-        document.add_paragraph("本次检测未发现问题。")
-    for group in sheet["groups"]:
-        capped = "（已达该项上限）" if group["capped"] else ""
-        taken = f"，本指标扣 {group['taken']:g} 分{capped}" if group.get("taken") else ""
-        label = group["severity_label"] + ("（暂定）" if group["provisional"] else "")
-        document.add_heading(f"{group['code']} {group['name']}（{label}，{len(group['problems'])} 项{taken}）",
-                             level=2)
-        rows = []
-        for p in group["problems"]:
-            title = p["title"] + (f"（{p['silence_reason']}，不计分）" if p.get("silenced") else "")
-            title += f"\n{p['provisional_reason']}" if p.get("provisional_reason") else ""
-            rows.append([p["fingerprint"], title, _evidence(p), p["hint"], p.get("status") or "—"])
-        _table(document, ["编号", "问题", "位置与说明", "整改建议", "状态"], rows, [22, 38, 62, 36, 16])
-
-    if sheet.get("unverified"):
-        document.add_heading(f"无法核实的项目（{len(sheet['unverified'])} 项，不计分、不列为问题）", level=2)
-        _table(document, ["内容", "位置", "原因"], [[u["what"], u.get("url") or "", u["reason"]] for u in sheet["unverified"]],
-               [50, 62, 62])
-
-    document.add_heading("二、上次问题单整改情况", level=1)
-    previous = sheet.get("previous")
-    if not previous or not previous["rows"]:
-        document.add_paragraph("无（首次下发，或上次问题单没有未整改的问题）。")
-    else:
-        document.add_paragraph(f"第 {previous['scan_id']} 次检测（{previous['as_of']}）下发的问题，截至本次检测：")
-        _table(document, ["编号", "问题", "首次发现", "整改期限", "现状"],
-               [[p["fingerprint"], f"{p['code']} {p['title']}", p["first_seen"], p["deadline"] or "—",
-                 p["status"] + (f"（{p['fixed']}）" if p.get("fixed") and p["status"] == "已整改" else "")]
-                for p in previous["rows"]], [22, 70, 24, 24, 34])
-
-    document.add_heading("三、整改反馈（由责任单位填写）", level=1)
-    document.add_paragraph(f"请于 {sheet['deadline'] or '规定期限'} 前完成整改，填写本表并加盖公章后回复区委区政府电子政务办。")
-    _table(document, ["反馈事项", "填写内容"], [[row, ""] for row in sheet["feedback"]], [55, 119])
-    for row in document.tables[-1].rows[1:]:
-        row.height = Mm(18)
-    document.add_paragraph(f"由 sitecensus 生成 · 第 {sheet['scan_id']} 次检测").runs[0].font.size = Pt(8)
+    _head(document, sheet, parts)
+    _notice_line(document, sheet)
+    for i, part in enumerate(parts):
+        number = NUMERALS[i] if i < len(NUMERALS) else str(i + 1)
+        document.add_heading(f"{number}、{part.get('role_label') or '网站'}：{part['url']}", level=1)
+        _site_summary(document, part)
+        _deductions(document, part)
+        _problems(document, part, sheet.get("deadline"))
+        _unverified(document, part)
+        _columns(document, part)
+    _previous(document, sheet)
+    _feedback(document, sheet)
+    _note(document, f"区委区政府电子政务办 · 网站检测系统自动生成 · 第 {sheet['scan_id']} 次检测", size=8)
     path.parent.mkdir(parents=True, exist_ok=True)
     document.save(path)
     return path

@@ -13,6 +13,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from reports.docx import write_docx
+from reports.screenshots import attach as attach_screenshots
 from reports.sheet import PLAN_LABELS, SEVERITY_LABELS, sheet_data
 from reports.svg import failure_timeline, score_trend
 from reports.xlsx import write_workbook
@@ -113,6 +114,7 @@ def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = No
         rows.append(row)
         if site["url"]:
             sheet = sheet_data(scan, site, rule_names, ledger)
+            attach_screenshots(sheet, context.get("screenshots"), sheets)
             html = env.get_template("sheet.html.j2").render(scan=scan, site=site, sheet=sheet, rule_names=rule_names,
                                                              docx=f"{name}.docx")
             (sheets / f"{name}.html").write_text(html, encoding="utf-8")

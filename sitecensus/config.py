@@ -219,6 +219,15 @@ class ServiceSettings(Strict):
     _scan = field_validator("scan_schedule", "dashboard_schedule")(_cron)
 
 
+class ScreenshotSettings(Strict):
+    """sheets.screenshots: evidence pictures of the pages findings point at (reports/screenshots.py)."""
+
+    enabled: bool = True
+    max_per_scan: int = Field(200, ge=0)        # pictures per scan, vetoes and deductions first
+    timeout_seconds: float = Field(20, gt=0)    # one page: load and picture; a page that takes longer gets none
+    concurrency: int = Field(3, ge=1)           # pages open at once in the one browser
+
+
 class SheetSettings(Strict):
     """Problem sheets: the rectification deadline in working days, and the calendar to count them."""
 
@@ -226,6 +235,7 @@ class SheetSettings(Strict):
     holidays: list[date] = []          # public holidays on weekdays (not working days)
     extra_workdays: list[date] = []    # weekend days that are working days (调休)
     trend_scans: int = Field(8, ge=2)  # the dashboard's trend covers this many scans
+    screenshots: ScreenshotSettings = ScreenshotSettings()
 
 
 class MailSettings(Strict):

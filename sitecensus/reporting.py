@@ -3,11 +3,13 @@ behind each sheet, the score trend over the last scans, each unit's problem hist
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from reports.screenshots import evidence_screenshots
 from scoring.profile import Profile
 from sitecensus.availability import availability
 from sitecensus.config import Config
@@ -93,4 +95,5 @@ def report_context(session: Session, config: Config, document: dict, availabilit
                    if s.get("role", "site") != "portal"},
         "trend": trends(session, document["scan"]["id"], config.settings.sheets.trend_scans, tz),
         "history": {unit: unit_history(session, unit, tz) for unit in {s["unit"] for s in sites}},
+        "screenshots": evidence_screenshots(config, document, Path(config.settings.output_dir)),
     }
