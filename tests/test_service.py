@@ -180,7 +180,8 @@ def test_service_probes_scans_and_stops_cleanly_while_an_audit_runs(sites, tmp_p
                  60, "probe rounds")
         # an on-demand audit while the scheduler writes probes into the same database
         audit = run_cli("audit", sites["up"], config=config, timeout=120)
-        assert audit.returncode in (0, 1), audit.stderr
+        # a verdict, whichever (a probe timing out on a busy machine makes it 无法检测, exit 2), and no crash
+        assert audit.returncode in (0, 1, 2) and "区财政局" in audit.stdout and "Traceback" not in audit.stderr, audit.stderr
         assert "locked" not in audit.stderr
         wait_for(lambda: count(config, "select count(*) from scans where status = 'done' and kind = 'scan'") >= 1, 60,
                  "a scheduled scan")
