@@ -131,7 +131,7 @@ def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = No
             summary["by_verdict"][r["site"]["verdict"]] = summary["by_verdict"].get(r["site"]["verdict"], 0) + 1
     open_problems = [dict(p, unit=unit, site_url=p.get("site_url")) for unit, problems in context.get("history", {}).items()
                      for p in problems if p["open"]]
-    workbook = write_workbook(units, open_problems, out_dir / WORKBOOK)
+    workbook = write_workbook(rows, open_problems, out_dir / WORKBOOK, rule_names)
     window = next(iter(context.get("availability", {}).values()), None)
     index = out_dir / "index.html"
     index.write_text(env.get_template("dashboard.html.j2").render(

@@ -232,6 +232,27 @@ def export(scan_id: Optional[int] = typer.Argument(None, help="检测编号（�
 
 
 @app.command()
+def bulletin(scan_id: Optional[str] = typer.Argument(None, metavar="检测编号", help="检测编号（默认最近一次全面检测）"),
+             config: Optional[Path] = ConfigOpt):
+    """生成全区政府网站检测情况通报（Word）。
+
+    内容：检测范围、合格率、得分排名、问题分布、集约化进度、逾期事项、与上次检测相比的变化。"""
+    from reports.bulletin import NoScan, write_for_scan
+    if scan_id is not None and not scan_id.strip().isdigit():
+        _fail(f"检测编号应为数字，实际为 {scan_id!r}；可用 sitecensus scans 查看已有的检测")
+    application = _app(config)
+    try:
+        path, data = write_for_scan(application.sessions, application.config, application.out_dir,
+                                    int(scan_id) if scan_id else None)
+    except NoScan as exc:
+        _fail(str(exc))
+    rate = data["pass"]["rate"]
+    out.print(f"第 {data['scan_id']} 次检测：完成评分 {data['pass']['judged']} 个单位，合格 {data['pass']['passed']} 个，"
+              f"合格率 {'—' if rate is None else f'{rate:g}%'}", highlight=False)
+    out.print(f"通报：{path.resolve()}", highlight=False)
+
+
+@app.command()
 def inspect(url: str = typer.Argument(..., help="要查看的页面网址"), as_json: bool = JsonOpt,
             config: Optional[Path] = ConfigOpt):
     """显示爬虫从一个页面提取到的内容（页面类型、栏目与日期、链接、页脚标识、关停公告）。"""
