@@ -1,10 +1,11 @@
 """The `sitecensus` command."""
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
@@ -12,25 +13,92 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
+from typer import rich_utils
+from typer._click import exceptions as click_errors
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
-from sitecensus.config import ConsolidationForm, Unit, config_dir, load_config
+from sitecensus.config import ConsolidationForm, Unit, check_url, config_dir, load_config
 from sitecensus.lock import EXIT_BUSY, ScanBusy, ScanLock
 from sitecensus import stopflag
 from sitecensus.scan import EXIT_INTERRUPTED, ScanInterrupted, mark_stale_scans, stale_note
 from sitecensus.export import contract_document
 from sitecensus.yamlfile import ConfigError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
-                  help="sitecensus：政府网站普查与集约化检测（crawl, judge and report government websites）")
+class _NamedArgument(TyperArgument):
+    """An argument whose help shows its Chinese name (metavar) and no English type such as <str>."""
+
+    def display_type_rich(self, ctx) -> None:
+        return None
+
+
+class _ChineseHelp:
+    """--help in Chinese: the usage line's prefix, the help option's own text and arguments without English
+    type names (typer's panel titles are set in _chinese_panels)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is TyperArgument:
+                param.__class__ = _NamedArgument
+
+    def format_usage(self, ctx, formatter) -> None:
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix="用法：")
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help, option.metavar = "显示本帮助并退出", ""
+        return option
+
+
+class ChineseCommand(_ChineseHelp, TyperCommand):
+    pass
+
+
+class ChineseGroup(_ChineseHelp, TyperGroup):
+    def resolve_command(self, ctx, args):
+        if args and self.get_command(ctx, args[0]) is None and not args[0].startswith("-"):
+            near = difflib.get_close_matches(args[0], self.list_commands(ctx), n=3)
+            guess = f"；您是不是要找：{'、'.join(near)}？" if near else ""
+            ctx.fail(f"没有这个命令：{args[0]}{guess}")
+        return super().resolve_command(ctx, args)
+
+
+class CensusApp(typer.Typer):
+    """A Typer whose commands (also those added later) print their help in Chinese."""
+
+    def __init__(self, **kwargs):
+        super().__init__(cls=ChineseGroup, rich_markup_mode="rich", options_metavar="[选项]",
+                         subcommand_metavar="命令 [参数]...", **kwargs)
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or ChineseCommand, **kwargs)
+
+
+def _chinese_panels() -> None:
+    """typer's own headings are gettext strings read from typer.rich_utils when help is printed; without a
+    message catalogue for typer, these module settings are the one place to put them in Chinese."""
+    rich_utils.OPTIONS_PANEL_TITLE, rich_utils.ARGUMENTS_PANEL_TITLE = "选项", "参数"
+    rich_utils.COMMANDS_PANEL_TITLE, rich_utils.ERRORS_PANEL_TITLE = "命令", "错误"
+    rich_utils.REQUIRED_LONG_STRING, rich_utils.DEFAULT_STRING = "[必填]", "[默认：{}]"
+    rich_utils.ABORTED_TEXT = "已取消。"
+
+
+_chinese_panels()
+app = CensusApp(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
+                help="sitecensus：政府网站普查与集约化检测（抓取网站、按普查标准评分、生成整改问题单和总览）")
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
-ConfigOpt = typer.Option(None, "--config", help="配置目录 (default ./config, or $SITECENSUS_CONFIG)")
-AsOfOpt = typer.Option(None, "--as-of", help="监测时间点 YYYY-MM-DD[THH:MM]，默认现在（Asia/Shanghai）")
-ProfileOpt = typer.Option(None, "--profile", help="评分方案，如 census2015（默认见 settings.yaml）")
-JsonOpt = typer.Option(False, "--json", help="输出 JSON（DESIGN.md 约定的格式）")
+ConfigOpt = typer.Option(None, "--config", metavar="目录",
+                         help="配置目录（默认 ./config，或环境变量 SITECENSUS_CONFIG）")
+AsOfOpt = typer.Option(None, "--as-of", metavar="时间", help="监测时间点 YYYY-MM-DD[THH:MM]，默认现在（北京时间）")
+ProfileOpt = typer.Option(None, "--profile", metavar="方案", help="评分方案，如 census2015（默认见 settings.yaml）")
+JsonOpt = typer.Option(False, "--json", metavar="", help="输出 JSON（供其他程序读取）")
+ScanIdArg = typer.Argument(..., metavar="检测编号", help="检测编号（sitecensus scans 列出历次检测）")
+LatestScanArg = typer.Argument(None, metavar="检测编号", help="检测编号（默认最近一次全面检测）")
 PROGRESS_LINE_SECONDS = 15
 
 
@@ -47,10 +115,19 @@ def _app(config_dir):
         _fail(f"配置有误，请按提示修改：\n{exc}")
 
 
-def _stored(config_dir, scan_id):
+def _scan_id(text: str | None) -> int | None:
+    """A scan number as typed (`rescore 3`): a clear answer for anything else."""
+    if text is None:
+        return None
+    if not text.strip().isdigit():
+        _fail(f"检测编号应为数字（如 3），实际为“{text}”；用 sitecensus scans 查看历次检测的编号")
+    return int(text)
+
+
+def _stored(config_dir, scan_id: str | None):
     application = _app(config_dir)
     try:
-        return application, application.stored(scan_id)
+        return application, application.stored(_scan_id(scan_id))
     except LookupError as exc:
         _fail(str(exc))
 
@@ -87,35 +164,74 @@ def _summary(document: dict, dashboard: Path | None, console: Console = out) -> 
         console.print(f"{label}：{dashboard.resolve()}", highlight=False)
 
 
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} 秒"
+    if seconds < 3600:
+        return f"{seconds // 60} 分 {seconds % 60} 秒"
+    return f"{seconds // 3600} 小时 {seconds % 3600 // 60} 分"
+
+
+class CrawlProgress:
+    """A crawl as a person follows it (sitecensus.scan.ScanWatch): sites done / total, pages, links checked,
+    errors, time used and time left — a live bar on a terminal, a line every PROGRESS_LINE_SECONDS in a log
+    (the service, cron). Called in the crawl's thread."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.sites = self.done = self.pages = self.fetches = self.errors = 0
+        self.started = self.last_line = time.monotonic()
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                            TextColumn("{task.fields[figures]}"), console=console, transient=False,
+                            disable=not console.is_terminal)
+        self.task = self.bar.add_task("抓取网站", total=None, figures="")
+
+    def figures(self) -> str:
+        elapsed = time.monotonic() - self.started
+        left = (f"预计还需 {_duration(elapsed / self.done * (self.sites - self.done))}" if 0 < self.done < self.sites
+                else "预计剩余时间待估算" if self.done < self.sites else "抓取完成，正在复查、评分并生成报告")
+        return (f"已完成 {self.done}/{self.sites} 个网站，页面 {self.pages:,} 个，已检查链接 {self.fetches - self.pages:,} 个"
+                f"（出错 {self.errors:,} 个），用时 {_duration(elapsed)}，{left}")
+
+    def start(self, sites: int) -> None:
+        self.sites = sites
+        self._show(force=True)
+
+    def page(self, site: str, url: str) -> None:
+        self.pages += 1
+        self._show()
+
+    def fetched(self, site: str, outcome: str) -> None:
+        self.fetches += 1
+        self.errors += outcome != "ok"
+
+    def site_done(self, site: str) -> None:
+        self.done += 1
+        self._show(force=self.done == self.sites)
+
+    def _show(self, force: bool = False) -> None:
+        self.bar.update(self.task, total=self.sites or None, completed=self.done, figures=self.figures())
+        now = time.monotonic()
+        if not self.console.is_terminal and (force or now - self.last_line >= PROGRESS_LINE_SECONDS):
+            self.last_line = now
+            self.console.print(f"抓取进度：{self.figures()}", highlight=False)
+
+
 def _crawl(application, units, as_of, profile, dashboard: bool = True):
-    crawled = [u for u in units if u.urls]
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} 页"),
-                  TimeElapsedColumn(), console=err, transient=False) as progress:
-        task = progress.add_task(f"抓取 {len(crawled)} 个网站", total=None)
-        sites_seen: set[str] = set()
-
-        pages, started, last_line = [0], time.monotonic(), [time.monotonic()]
-
-        def on_page(site, url):
-            sites_seen.add(site)
-            pages[0] += 1
-            progress.update(task, advance=1, description=f"抓取 {len(crawled)} 个网站（进行中 {len(sites_seen)}）")
-            if not err.is_terminal and time.monotonic() - last_line[0] >= PROGRESS_LINE_SECONDS:
-                last_line[0] = time.monotonic()  # a log (the service, cron) gets a line now and then instead of a bar
-                err.print(f"抓取进度：{pages[0]} 页，{len(sites_seen)}/{len(crawled)} 个网站已开始，"
-                          f"用时 {last_line[0] - started:.0f} 秒", highlight=False)
-
+    progress = CrawlProgress(err)
+    with progress.bar:
         stopflag.install()   # the service stopping, systemd: stop at the next safe point
         for stale in mark_stale_scans(application.sessions):   # killed (kill -9, power cut): say so once
             err.print(stale_note(stale), style="yellow", highlight=False)
         try:
-            return application.scan(units, as_of, profile, on_page, dashboard)
+            return application.scan(units, as_of, profile, progress, dashboard)
         except ConfigError as exc:
             _fail(str(exc))
         except ScanInterrupted as exc:
             _fail(str(exc), EXIT_INTERRUPTED)
         except KeyboardInterrupt:
-            _fail("检测被中断；已开始的检测标记为 interrupted（不参与评分），下次检测会重新开始", EXIT_INTERRUPTED)
+            _fail("检测被中断；这次检测标记为已中断（不参与评分），下次检测会重新开始", EXIT_INTERRUPTED)
 
 
 def _print(document: dict, outcome_dashboard, as_json: bool):
@@ -146,7 +262,7 @@ def units(config: Optional[Path] = ConfigOpt):
 
 
 @app.command()
-def scan(unit: list[str] = typer.Option(None, "--unit", help="只检测这个单位（可重复）"),
+def scan(unit: list[str] = typer.Option(None, "--unit", metavar="单位", help="只检测这个单位（可重复使用）"),
          as_of: Optional[str] = AsOfOpt, profile: Optional[str] = ProfileOpt, as_json: bool = JsonOpt,
          config: Optional[Path] = ConfigOpt):
     """检测名单上的全部（或指定）单位网站，评分并生成问题单和总览。"""
@@ -164,7 +280,7 @@ def scan(unit: list[str] = typer.Option(None, "--unit", help="只检测这个单
 
 
 @app.command()
-def audit(target: str = typer.Argument(..., help="网址，或 units.yaml 中的单位名称"),
+def audit(target: str = typer.Argument(..., metavar="网址或单位", help="网址，或 units.yaml 中的单位名称"),
           as_of: Optional[str] = AsOfOpt, profile: Optional[str] = ProfileOpt, as_json: bool = JsonOpt,
           config: Optional[Path] = ConfigOpt):
     """即时检测一个网站。退出码：0 合格，1 不合格，2 无法检测。"""
@@ -174,7 +290,7 @@ def audit(target: str = typer.Argument(..., help="网址，或 units.yaml 中的
         when = application.as_of(as_of)
         if target.startswith(("http://", "https://")):
             known = [u for u in application.config.units if target in u.urls]
-            chosen = known[:1] or [Unit(name=urlsplit(target).netloc, kind="其他", urls=[target],
+            chosen = known[:1] or [Unit(name=urlsplit(target).netloc, kind="其他", urls=[check_url(target)],
                                         consolidation=ConsolidationForm())]
         else:
             chosen = [application.config.unit(target)]
@@ -203,28 +319,67 @@ def audit(target: str = typer.Argument(..., help="网址，或 units.yaml 中的
 
 
 @app.command()
-def rescore(scan_id: int = typer.Argument(..., help="检测编号"), as_of: Optional[str] = AsOfOpt,
+def rescore(scan_id: str = ScanIdArg, as_of: Optional[str] = AsOfOpt,
             profile: Optional[str] = ProfileOpt, as_json: bool = JsonOpt, config: Optional[Path] = ConfigOpt):
-    """按新的监测时间点或评分方案重新评分一次旧检测（不重新抓取）。"""
+    """按另一个监测时间点或评分方案重新评分一次旧检测（假设评分，不重新抓取）。
+
+    结果写入输出目录下的 rescore/scan-编号-时间-方案/ 文件夹，不改动总览页面、问题单和整改台账。"""
     application = _app(config)
+    number = _scan_id(scan_id)
     try:
-        outcome = application.judge(scan_id, application.as_of(as_of), profile)
+        outcome = application.rescore(number, application.as_of(as_of), profile)
     except (ConfigError, ValueError, LookupError) as exc:
         _fail(str(exc))
-    _print(outcome.document, outcome.dashboard, as_json)
+    console = err if as_json else out
+    if as_json:
+        sys.stdout.write(json.dumps(contract_document(outcome.document), ensure_ascii=False, indent=1) + "\n")
+    _summary(outcome.document, None, console)
+    console.print(f"重新评分的报告（假设评分，总览页面未改动）：{outcome.dashboard.resolve()}", highlight=False)
 
 
 @app.command()
-def report(scan_id: Optional[int] = typer.Argument(None, help="检测编号（默认最近一次）"),
+def scans(limit: int = typer.Option(20, "--limit", metavar="条数", show_default=False, help="显示最近多少次（默认 20）"),
+          config: Optional[Path] = ConfigOpt):
+    """列出历次检测：编号、类型、监测时间点、评分方案、状态、单位数。"""
+    from sitecensus.status import SCAN_KINDS, SCAN_STATES, scan_history
+    application = _app(config)
+    rows = scan_history(application.sessions, application.config.settings.timezone, limit)
+    if not rows:
+        out.print("还没有检测记录；运行 sitecensus scan 开始第一次检测。")
+        return
+    table = Table(title=f"历次检测（最近 {len(rows)} 次）")
+    for name in ("编号", "类型", "监测时间点", "评分方案", "状态", "单位", "网站", "开始", "用时", "假设评分"):
+        table.add_column(name)
+    for row in rows:
+        state = "已中止（进程已不存在）" if row["stale"] else SCAN_STATES.get(row["status"], row["status"])
+        style = {"已完成": "green", "进行中": "cyan"}.get(state, "yellow")
+        table.add_row(str(row["id"]), SCAN_KINDS.get(row["kind"], row["kind"]), row["as_of"], row["profile"] or "—",
+                      f"[{style}]{state}[/]", str(row["units"]), str(row["sites"]), row["started"],
+                      _duration(row["seconds"]) if row["seconds"] is not None else "—",
+                      str(row["what_if"]) if row["what_if"] else "")
+    out.print(table)
+    out.print("“假设评分”为 sitecensus rescore 的次数，结果在输出目录的 rescore/ 下，不影响总览页面。", style="dim",
+              highlight=False)
+
+
+@app.command()
+def report(scan_id: Optional[str] = LatestScanArg,
+           rejudge: bool = typer.Option(False, "--rejudge", metavar="",
+                                        help="先按现在的 units.yaml 和 settings.yaml（如新加的误报排除）重新评分，监测时间点和评分方案不变"),
            config: Optional[Path] = ConfigOpt):
     """重新生成问题单和总览页面。"""
     application, document = _stored(config, scan_id)
+    if rejudge:   # the office's judgement again: same check time and profile, today's register and silences
+        judged = document["scan"]
+        outcome = application.judge(judged["id"], datetime.fromisoformat(judged["as_of"]), judged["profile"])
+        _summary(outcome.document, outcome.dashboard)
+        return
     _summary(document, application.render(document))
 
 
 @app.command()
-def export(scan_id: Optional[int] = typer.Argument(None, help="检测编号（默认最近一次）"),
-           as_json: bool = typer.Option(True, "--json", help="JSON（目前唯一的格式）"),
+def export(scan_id: Optional[str] = LatestScanArg,
+           as_json: bool = typer.Option(True, "--json", metavar="", show_default=False, help="JSON（目前唯一的格式）"),
            config: Optional[Path] = ConfigOpt):
     """输出一次检测的结果（JSON）。"""
     _, document = _stored(config, scan_id)
@@ -253,13 +408,13 @@ def bulletin(scan_id: Optional[str] = typer.Argument(None, metavar="检测编号
 
 
 @app.command()
-def inspect(url: str = typer.Argument(..., help="要查看的页面网址"), as_json: bool = JsonOpt,
+def inspect(url: str = typer.Argument(..., metavar="网址", help="要查看的页面网址"), as_json: bool = JsonOpt,
             config: Optional[Path] = ConfigOpt):
     """显示爬虫从一个页面提取到的内容（页面类型、栏目与日期、链接、页脚标识、关停公告）。"""
     from sitecensus.inspect import inspect_page, show
     application = _app(config)
     try:
-        facts = inspect_page(url, application.config)
+        facts = inspect_page(check_url(url), application.config)
     except ValueError as exc:
         _fail(str(exc))
     if as_json:
@@ -270,7 +425,7 @@ def inspect(url: str = typer.Argument(..., help="要查看的页面网址"), as_
 
 @app.command()
 def rules(profile: Optional[str] = ProfileOpt,
-          as_markdown: bool = typer.Option(False, "--markdown", help="输出 docs/rules.md 的内容（全部评分方案）"),
+          as_markdown: bool = typer.Option(False, "--markdown", metavar="", help="输出 docs/rules.md 的内容（全部评分方案）"),
           config: Optional[Path] = ConfigOpt):
     """列出全部检测规则：代码、名称、类别、检查内容和评分方案中的数值。"""
     from scoring.catalogue import markdown, rows
@@ -291,7 +446,7 @@ def rules(profile: Optional[str] = ProfileOpt,
     out.print(table)
 
 
-forms_app = typer.Typer(help="网站整合意见书（附件2）：生成、导入", no_args_is_help=False)
+forms_app = CensusApp(help="网站整合意见书（附件2）：生成、导入", no_args_is_help=False)
 app.add_typer(forms_app, name="forms")
 
 
@@ -311,8 +466,8 @@ def forms(ctx: typer.Context, config: Optional[Path] = ConfigOpt):
 
 
 @forms_app.command("import")
-def forms_import(workbook: Path = typer.Argument(..., help="各单位填回的汇总表（.xlsx，每个单位一行）"),
-                 yes: bool = typer.Option(False, "--yes", help="不再询问，直接写入 units.yaml"),
+def forms_import(workbook: Path = typer.Argument(..., metavar="汇总表", help="各单位填回的汇总表（.xlsx，每个单位一行）"),
+                 yes: bool = typer.Option(False, "--yes", metavar="", help="不再询问，直接写入 units.yaml"),
                  config: Optional[Path] = ConfigOpt):
     """把填回的意见书汇总表导入 units.yaml：先显示改动，确认后才写入；有错误的行逐行指出，不写入。"""
     from sitecensus.forms import apply_changes, read_workbook
@@ -341,7 +496,8 @@ def forms_import(workbook: Path = typer.Argument(..., help="各单位填回的�
 
 
 @app.command()
-def demo(out_dir: Path = typer.Option(Path("sitecensus-demo"), "--out", help="演示输出目录"),
+def demo(out_dir: Path = typer.Option(Path("sitecensus-demo"), "--out", metavar="目录", show_default=False,
+                                      help="演示输出目录（默认 sitecensus-demo）"),
          as_of: Optional[str] = AsOfOpt):
     """在本机启动示例网站，检测并生成报告（无需外网）。"""
     from sitecensus.app import App
@@ -361,7 +517,7 @@ def demo(out_dir: Path = typer.Option(Path("sitecensus-demo"), "--out", help="�
 
 
 @app.command()
-def recheck(unit: str = typer.Argument(..., help="units.yaml 中的单位名称"), as_of: Optional[str] = AsOfOpt,
+def recheck(unit: str = typer.Argument(..., metavar="单位", help="units.yaml 中的单位名称"), as_of: Optional[str] = AsOfOpt,
             config: Optional[Path] = ConfigOpt):
     """复查一个单位的未整改问题：只重新抓取问题所在页面并重新判断，更新整改状态和问题单。"""
     application = _app(config)
@@ -373,7 +529,7 @@ def recheck(unit: str = typer.Argument(..., help="units.yaml 中的单位名称"
         _fail(f"{chosen.name} 未登记网站地址，无法复查")
     stopflag.install()
     try:
-        rows, sheet = application.recheck(chosen, when)
+        rows, sheet, unread = application.recheck(chosen, when)
     except LookupError as exc:
         _fail(str(exc), 1)
     except ScanInterrupted as exc:
@@ -385,14 +541,19 @@ def recheck(unit: str = typer.Argument(..., help="units.yaml 中的单位名称"
         style = "green" if row["after"] == "已整改" else ("dim" if row["after"] == "未复查" else "red")
         table.add_row(row["fingerprint"], row["code"], escape(row["title"]), row["before"], f"[{style}]{row['after']}[/]")
     out.print(table)
+    if unread:   # nothing on the site was looked at again: no count of fixed and unfixed would be true
+        for url, why in unread.items():
+            err.print(f"无法复查：首页无法访问（{url}：{why}）。问题状态未改变，请在网站恢复访问后再复查。",
+                      style="bold red", highlight=False)
+        raise typer.Exit(1)
     fixed = sum(1 for r in rows if r["after"] == "已整改")
     out.print(f"已整改 {fixed} 项，仍未整改 {len(rows) - fixed} 项。" + (f"问题单已更新：{sheet.resolve()}" if sheet else ""),
               highlight=False)
 
 
 @app.command()
-def ignore(fingerprint: str = typer.Argument(..., help="问题编号（问题单上的“编号”）"),
-           reason: str = typer.Option(..., "--reason", help="核实的情况（必填），会显示在问题单上"),
+def ignore(fingerprint: str = typer.Argument(..., metavar="问题编号", help="问题编号（问题单上的“编号”）"),
+           reason: str = typer.Option(..., "--reason", metavar="说明", help="核实的情况（必填），会显示在问题单上"),
            config: Optional[Path] = ConfigOpt):
     """把一个问题标记为已核实排除（误报）：不再计分，问题单上显示“已核实排除”及原因。"""
     if len(reason.strip()) < 2:
@@ -401,7 +562,8 @@ def ignore(fingerprint: str = typer.Argument(..., help="问题编号（问题单
 
 
 @app.command()
-def unignore(fingerprint: str = typer.Argument(..., help="问题编号"), config: Optional[Path] = ConfigOpt):
+def unignore(fingerprint: str = typer.Argument(..., metavar="问题编号", help="问题编号（问题单上的“编号”）"),
+             config: Optional[Path] = ConfigOpt):
     """撤销“已核实排除”：该问题重新计分。"""
     _set_ignored(config, fingerprint, None)
 
@@ -427,9 +589,9 @@ def _set_ignored(config_dir, fingerprint: str, reason: str | None):
 
 
 @app.command()
-def send(unit: list[str] = typer.Option(None, "--unit", help="只发给这个单位（可重复）"),
-         dry_run: bool = typer.Option(False, "--dry-run", help="不发送，把邮件写成 .eml 文件"),
-         force: bool = typer.Option(False, "--force", help="已发送过的问题单也再发一次"),
+def send(unit: list[str] = typer.Option(None, "--unit", metavar="单位", help="只发给这个单位（可重复使用）"),
+         dry_run: bool = typer.Option(False, "--dry-run", metavar="", help="不发送，把邮件写成 .eml 文件"),
+         force: bool = typer.Option(False, "--force", metavar="", help="已发送过的问题单也再发一次"),
          config: Optional[Path] = ConfigOpt):
     """把最近一次检测的问题单发给各单位（正文为网页版，附 Word 版），并记录发送情况。"""
     from sitecensus.mail import send as deliver, sheets_of
@@ -459,7 +621,8 @@ def send(unit: list[str] = typer.Option(None, "--unit", help="只发给这个单
 
 @app.command()
 def serve(config: Optional[Path] = ConfigOpt,
-          log_file: Optional[str] = typer.Option(None, "--log-file", help="日志文件（按大小轮转），默认见 settings.yaml service.log_file")):
+          log_file: Optional[str] = typer.Option(None, "--log-file", metavar="文件",
+                                                 help="日志文件（按大小轮转），默认见 settings.yaml 的 service.log_file")):
     """作为服务长期运行：每周全面检测、定时首页可用性探测、每日刷新总览（Ctrl-C 或 SIGTERM 停止）。"""
     from sitecensus.service import serve as run_service
     directory = str(config_dir(config).resolve())
@@ -471,7 +634,7 @@ def serve(config: Optional[Path] = ConfigOpt,
 
 
 @app.command()
-def status(as_json: bool = typer.Option(False, "--json", help="输出 JSON"), config: Optional[Path] = ConfigOpt):
+def status(as_json: bool = JsonOpt, config: Optional[Path] = ConfigOpt):
     """显示服务状态：计划任务及下次运行时间、最近一次检测、各网站近 7 天的可用性。"""
     from sitecensus.status import collect, show
     application = _app(config)
@@ -482,7 +645,41 @@ def status(as_json: bool = typer.Option(False, "--json", help="输出 JSON"), co
         show(facts, out)
 
 
+def _usage_error(exc: click_errors.UsageError) -> str:
+    """A command-line mistake in Chinese (typer's messages are English)."""
+    if isinstance(exc, click_errors.NoSuchOption):
+        near = "；您是不是要找：" + "、".join(sorted(exc.possibilities)) + "？" if exc.possibilities else ""
+        return f"没有这个选项：{exc.option_name}{near}"
+    if isinstance(exc, click_errors.MissingParameter) and exc.param is not None:
+        name = exc.param.opts[0] if exc.param.param_type_name == "option" else exc.param.display_name_raw
+        return f"缺少{'选项' if exc.param.param_type_name == 'option' else '参数'} {name}（{exc.param.help or ''}）"
+    if isinstance(exc, click_errors.BadParameter):
+        name = exc.param.display_name_raw if isinstance(exc.param, TyperArgument) else (exc.param.opts[0] if exc.param else "")
+        return f"{name} 的值不对（{exc.message}）"
+    if isinstance(exc, click_errors.BadOptionUsage) and "requires an argument" in exc.message:
+        return f"选项 {exc.option_name} 后面缺少值"
+    if exc.message.startswith("Got unexpected extra argument"):
+        return "多余的参数：" + exc.message.rpartition("(")[2].rstrip(")")
+    if exc.message.startswith("Missing command"):
+        return "缺少命令"
+    return exc.message
+
+
 def main():
-    app()
+    """The console script: typer's own usage errors answered in Chinese, like every other error."""
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        out.print(exc.ctx.get_help(), highlight=False, markup=False)
+        code = 2
+    except click_errors.UsageError as exc:
+        err.print(f"[bold red]错误：[/]{escape(_usage_error(exc))}", highlight=False)
+        where = exc.ctx.command_path if exc.ctx else "sitecensus"
+        err.print(f"用 {where} --help 查看用法。", highlight=False)
+        code = exc.exit_code
+    except click_errors.Abort:
+        err.print("已取消。")
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
 
 

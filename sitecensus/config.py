@@ -1,6 +1,7 @@
 """The operator's configuration: units.yaml, settings.yaml and criteria/<profile>.yaml, validated on load."""
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from sqlalchemy.engine import make_url
 
 from scoring.profile import Profile, Strict
 from sitecensus.yamlfile import ConfigError, line_of, load_with_lines
@@ -19,10 +21,21 @@ CATEGORY_NAMES = ("动态要闻", "通知公告", "政策文件", "人事", "规
                   "互动访谈", "办事服务", "概况", "其他应更新", "other")
 
 
-def _check_url(value: str) -> str:
+HOST_CHARACTERS = re.compile(r"[\w.\-]+|\[[0-9A-Fa-f:.]+\]")   # letters (any script), digits, dots, hyphens; [IPv6]
+
+
+def check_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"应为以 http:// 或 https:// 开头的网址, 实际为 {value!r}")
+        raise ValueError(f"应为以 http:// 或 https:// 开头的网址，实际为“{value}”")
+    host = parts.netloc.rpartition("@")[2]
+    host = host if host.startswith("[") else host.split(":")[0]
+    if not HOST_CHARACTERS.fullmatch(host):
+        raise ValueError(f"网址“{value}”的域名部分“{host}”含有空格或不允许的字符；请检查是否多打了空格或标点")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"网址“{value}”的端口号不对（应为 1–65535 的数字）") from None
     return value
 
 
@@ -35,7 +48,7 @@ class PinnedColumn(Strict):
     category: Literal[CATEGORY_NAMES]  # type: ignore[valid-type]
     name: str | None = None
 
-    _url = field_validator("url")(_check_url)
+    _url = field_validator("url")(check_url)
 
 
 class ConsolidationForm(Strict):
@@ -46,6 +59,11 @@ class ConsolidationForm(Strict):
     keep_portal_page: bool | None = None
     portal_page_url: str | None = None
     reason: str | None = None
+
+    @field_validator("portal_page_url")
+    @classmethod
+    def _page(cls, value):
+        return value and check_url(value)
 
     @field_validator("closure_month", mode="before")
     @classmethod
@@ -94,7 +112,7 @@ class Unit(Strict):
     def _urls(cls, value):
         if value is None:
             return []
-        return [_check_url(v) for v in ([value] if isinstance(value, str) else value)]
+        return [check_url(v) for v in ([value] if isinstance(value, str) else value)]
 
     @field_validator("contact_email")
     @classmethod
@@ -110,22 +128,13 @@ class Unit(Strict):
 
 
 class Register(Strict):
-    units: list[Unit]
-
-    @model_validator(mode="after")
-    def _unique(self):
-        seen = set()
-        for unit in self.units:
-            if unit.name in seen:
-                raise ValueError(f"单位名称重复: {unit.name}")
-            seen.add(unit.name)
-        return self
+    units: list[Unit]   # names unique: checked in load_config, which knows each name's line
 
 
 class Portal(Strict):
     name: str
     url: str
-    _url = field_validator("url")(_check_url)
+    _url = field_validator("url")(check_url)
 
     @property
     def host(self) -> str:
@@ -235,6 +244,7 @@ class SheetSettings(Strict):
     holidays: list[date] = []          # public holidays on weekdays (not working days)
     extra_workdays: list[date] = []    # weekend days that are working days (调休)
     trend_scans: int = Field(8, ge=2)  # the dashboard's trend covers this many scans
+    pdf: bool = True                   # an A4 PDF of each sheet, printed by crawl.render.executable_path
     screenshots: ScreenshotSettings = ScreenshotSettings()
 
 
@@ -314,8 +324,9 @@ class Config:
         for unit in self.units:
             if unit.name == name:
                 return unit
-        raise ConfigError(f"{self.directory / 'units.yaml'}: 没有名为 {name!r} 的单位; "
-                          f"用 `sitecensus units` 查看登记的单位")
+        near = difflib.get_close_matches(name, [u.name for u in self.units], n=3, cutoff=0.5)
+        guess = f"您是不是要找：{'、'.join(near)}？" if near else "用 sitecensus units 查看登记的全部单位。"
+        raise ConfigError(f"{self.directory / 'units.yaml'} 中没有名为“{name}”的单位。{guess}")
 
 
 def _validate(model: type[BaseModel], path: Path):
@@ -326,21 +337,61 @@ def _validate(model: type[BaseModel], path: Path):
         problems = []
         for err in exc.errors():
             loc = err["loc"]
-            field = ".".join(str(p) for p in loc) or "(top level)"
+            field = ".".join(str(p) for p in loc) or "（整个文件）"
             problems.append(f"{path}:{line_of(lines, loc)}: {field}: {_explain(err)}")
         raise ConfigError("\n".join(problems)) from None
 
 
+# pydantic's error types in the office's words ({...} from the error's ctx); others keep pydantic's text
+EXPLAINED = {
+    "missing": "缺少此项，请补上",
+    "extra_forbidden": "不认识的字段，请检查拼写（或删除这一行）",
+    "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数，不能带小数",
+    "float_parsing": "应为数字", "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false", "bool_type": "应为 true 或 false",
+    "string_type": "应为文字", "list_type": "应为列表（每项一行，以“- ”开头，或写成 [a, b]）",
+    "dict_type": "应为“名称: 值”形式的若干项", "model_type": "应为“名称: 值”形式的若干项",
+    "date_parsing": "应为日期 YYYY-MM-DD", "date_from_datetime_parsing": "应为日期 YYYY-MM-DD",
+    "date_type": "应为日期 YYYY-MM-DD",
+    "greater_than": "应大于 {gt}", "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}", "less_than_equal": "应不大于 {le}",
+    "string_too_short": "至少 {min_length} 个字", "string_pattern_mismatch": "写法不对（应符合 {pattern}）",
+}
+
+
 def _explain(err: dict) -> str:
-    kind = err["type"]
-    if kind == "missing":
-        return "缺少此项 (required field missing)"
-    if kind == "extra_forbidden":
-        return "不认识的字段 (unknown field; check the spelling)"
+    kind, given = err["type"], err.get("input")
+    shown = "" if isinstance(given, (dict, list)) else f"，实际为“{given}”"
     if kind == "literal_error":
-        return f"取值应为 {err['ctx']['expected']}, 实际为 {err.get('input')!r}"
-    message = err["msg"].removeprefix("Value error, ")
-    return f"{message} (got {err.get('input')!r})" if kind != "value_error" else message
+        expected = err["ctx"]["expected"].replace("' or '", "'、'").replace("', '", "'、'")
+        return f"取值应为 {expected} 之一{shown}"
+    if kind in ("missing", "extra_forbidden"):
+        return EXPLAINED[kind]
+    if kind in EXPLAINED:
+        return EXPLAINED[kind].format(**err.get("ctx", {})) + shown
+    return err["msg"].removeprefix("Value error, ")
+
+
+def resolve_paths(settings: Settings, directory: Path) -> Settings:
+    """Relative paths in settings.yaml are taken from the config folder, not from wherever sitecensus is run:
+    the database (a SQLite store_url), output_dir, service.log_file, mail.ca_file, crawl.render.executable_path."""
+    base = directory.resolve()
+
+    def path(value: str | None) -> str | None:
+        return value if value is None or Path(value).is_absolute() else os.path.normpath(base / value)
+
+    store = make_url(settings.store_url)
+    if store.get_backend_name() == "sqlite" and store.database not in (None, "", ":memory:") \
+            and not store.database.startswith("file:"):
+        store = store.set(database=path(store.database))
+    render = settings.crawl.render
+    if "/" in render.executable_path:   # a bare name is looked up on PATH
+        render = render.model_copy(update={"executable_path": path(render.executable_path)})
+    return settings.model_copy(update={
+        "store_url": store.render_as_string(hide_password=False), "output_dir": path(settings.output_dir),
+        "service": settings.service.model_copy(update={"log_file": path(settings.service.log_file)}),
+        "mail": settings.mail.model_copy(update={"ca_file": path(settings.mail.ca_file)}),
+        "crawl": settings.crawl.model_copy(update={"render": render})})
 
 
 def config_dir(explicit: str | os.PathLike | None) -> Path:
@@ -351,21 +402,34 @@ def load_profile(directory: Path, name: str) -> Profile:
     path = directory / "criteria" / f"{name}.yaml"
     if not path.exists():
         available = sorted(p.stem for p in (directory / "criteria").glob("*.yaml"))
-        raise ConfigError(f"{path}: 评分方案 {name!r} 不存在; 可用的有: {', '.join(available) or '无'}")
+        raise ConfigError(f"{path}：评分方案“{name}”不存在；可用的有：{'、'.join(available) or '无'}")
     return _validate(Profile, path)
 
 
 def load_config(explicit: str | os.PathLike | None = None) -> Config:
     directory = config_dir(explicit)
     if not directory.is_dir():
-        raise ConfigError(f"{directory}: 配置目录不存在; 用 --config DIR 或环境变量 SITECENSUS_CONFIG 指定")
-    settings = _validate(Settings, directory / "settings.yaml")
+        raise ConfigError(f"{directory}：配置目录不存在；用 --config 目录 或环境变量 SITECENSUS_CONFIG 指定")
+    settings = resolve_paths(_validate(Settings, directory / "settings.yaml"), directory)
     register = _validate(Register, directory / "units.yaml")
+    _check_unique_units(register, directory / "units.yaml")
     words = directory / "dictionaries.yaml"
     dictionaries = _validate(Dictionaries, words) if words.exists() else Dictionaries()
     config = Config(directory=directory, settings=settings, units=register.units, dictionaries=dictionaries)
     _check_probe_rate(config, directory / "settings.yaml")
     return config
+
+
+def _check_unique_units(register: Register, path: Path) -> None:
+    """A unit named twice: the error names the second one's line (and the first's)."""
+    first: dict[str, int] = {}
+    _, lines = load_with_lines(path)
+    for i, unit in enumerate(register.units):
+        line = line_of(lines, ("units", i, "name"))
+        if unit.name in first:
+            raise ConfigError(f"{path}:{line}: units.{i}.name: 单位名称重复：“{unit.name}”已在第 {first[unit.name]} 行登记过；"
+                              f"同一单位的多个网址请写在同一个单位的 urls 中")
+        first[unit.name] = line
 
 
 def _check_probe_rate(config: Config, path: Path) -> None:

@@ -54,8 +54,8 @@ def trends(session: Session, scan_id: int, count: int, tz: ZoneInfo) -> dict[tup
         .order_by(Scan.id.desc()).limit(count)))
     out: dict[tuple[str, str], list[dict]] = {}
     for scan in reversed(scans):
-        judgement = session.scalar(select(Judgement.id).where(Judgement.scan_id == scan.id)
-                                   .order_by(Judgement.id.desc()).limit(1))
+        judgement = session.scalar(select(Judgement.id).where(Judgement.scan_id == scan.id, Judgement.what_if.is_not(True))
+                                   .order_by(Judgement.id.desc()).limit(1))   # the office's, never a what-if rescore
         if judgement is None:
             continue
         rows = session.execute(select(Site.unit, Site.url, Result.score, Result.verdict)

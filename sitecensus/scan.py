@@ -17,7 +17,7 @@ import time
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -155,6 +155,15 @@ def scrapy_settings(config: Config, log_file: Path | None, sites: int = 1, site_
     return settings
 
 
+class ScanWatch(Protocol):
+    """What a progress display hears of a crawl (called in the reactor thread)."""
+
+    def start(self, sites: int) -> None: ...
+    def page(self, site: str, url: str) -> None: ...
+    def fetched(self, site: str, outcome: str) -> None: ...   # every page and link target requested
+    def site_done(self, site: str) -> None: ...
+
+
 class StoreSink:
     """Receives the spiders' items (in the reactor thread) and writes them in batches."""
 
@@ -162,11 +171,13 @@ class StoreSink:
     EVERY_SECONDS = 2   # also write a slow site's few pages soon: progress is visible and survives a crash
 
     def __init__(self, sessions: sessionmaker[Session], scan_id: int, site_ids: dict[str, int],
-                 on_page: Callable[[str, str], None] | None = None):
+                 watch: ScanWatch | None = None):
         self.sessions = sessions
         self.scan_id = scan_id
         self.site_ids = site_ids
-        self.on_page = on_page
+        self.watch = watch
+        if watch:
+            watch.start(len(site_ids))
         self.rows: dict[type, list[dict]] = {Fetch: [], Page: [], Link: []}
         self.pending = 0
         self.flushed_at = time.monotonic()
@@ -178,6 +189,8 @@ class StoreSink:
     def spider_closed(self, site: str, reason: str) -> None:
         if reason == "shutdown":   # Scrapy's reason when SIGINT/SIGTERM stopped the crawl
             self.interrupted = True
+        if self.watch:
+            self.watch.site_done(site)
 
     def crawl_report(self, site: str, report: dict) -> None:
         """What a site's budgets left undone (SiteSpider.budget_report), stored on the site when its spider closes."""
@@ -203,6 +216,8 @@ class StoreSink:
         self.rows[Fetch].append(row)
         self.pending += 1
         self.fetches += 1
+        if self.watch:
+            self.watch.fetched(item.site, item.outcome)
 
     def _page(self, item: PageItem) -> None:
         self._fetch(item.fetch)
@@ -218,8 +233,8 @@ class StoreSink:
         self.pending += 1 + len(item.links) // 20
         self.pages += 1
         self.rendered += bool(item.facts.get("rendered"))
-        if self.on_page:
-            self.on_page(fetch.site, url)
+        if self.watch:
+            self.watch.page(fetch.site, url)
 
     def flush(self) -> None:
         with self.sessions.begin() as session:
@@ -369,7 +384,7 @@ def _finish(sessions: sessionmaker[Session], scan_id: int, status: str, tz) -> N
 
 def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit], as_of: datetime,
              profile: Profile, log_file: Path | None = None,
-             on_page: Callable[[str, str], None] | None = None, kind: str = "scan",
+             watch: ScanWatch | None = None, kind: str = "scan",
              recheck_pages: dict[str, list[str]] | None = None) -> int:
     """Crawl, probe and store; returns the scan id. Units without a URL are registered, not crawled.
 
@@ -384,7 +399,7 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
     scan_id = register_scan(sessions, config, units, as_of, kind)
     try:
         interrupted = stopflag.requested.is_set() or _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file,
-                                                                   on_page, recheck_pages, kind)
+                                                                   watch, recheck_pages, kind)
         _signals_after_crawl()
     except BaseException:
         _finish(sessions, scan_id, "interrupted", as_of.tzinfo)
@@ -415,7 +430,7 @@ def _unless_stopped(stopping: threading.Event, work: Callable, *args) -> None:
         raise failure[0]
 
 
-def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_page, recheck_pages=None,
+def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch, recheck_pages=None,
                      kind: str = "scan") -> bool:
     from scrapy.crawler import CrawlerProcess  # imported late: installs the reactor
 
@@ -426,7 +441,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, on_pag
     site_ids = {s.url: s.id for s in sites}
     portal_pages = {s.url for s in sites if s.role == "portal_page"}
     depth = {s.url: {"portal_page": 0, "portal": PORTAL_DEPTH}.get(s.role) for s in sites}
-    sink = StoreSink(sessions, scan_id, site_ids, on_page)
+    sink = StoreSink(sessions, scan_id, site_ids, watch)
     probes: list = []
     tls: dict[str, dict] = {}
     started = time.monotonic()

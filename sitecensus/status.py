@@ -10,13 +10,17 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sitecensus.availability import availability, probed_urls
 from sitecensus.lock import pid_alive
 from sitecensus.scan import stale_note, stale_scans
 from sitecensus.service import JOB_NAMES, stored_jobs
-from sitecensus.store import Scan, ServiceState
+from sitecensus.store import Judgement, Scan, ServiceState, Site
+
+
+SCAN_KINDS = {"scan": "全面检测", "audit": "即时检测", "recheck": "复查"}
+SCAN_STATES = {"done": "已完成", "running": "进行中", "interrupted": "已中断", "failed": "失败"}
 
 
 def _service(state: ServiceState | None, interval: float, now: datetime) -> dict:
@@ -86,7 +90,7 @@ def show(facts: dict, console: Console) -> None:
     console.print(jobs if facts["jobs"] else "计划任务：无（运行 `sitecensus serve` 后创建）")
     scan = facts["last_scan"]
     console.print("最近一次检测：无" if scan is None else
-                  f"最近一次检测：第 {scan['id']} 次，{scan['status']}，开始 {scan['started_at'][:19]}，"
+                  f"最近一次检测：第 {scan['id']} 次，{SCAN_STATES.get(scan['status'], scan['status'])}，开始 {scan['started_at'][:19]}，"
                   f"结束 {(scan['finished_at'] or '—')[:19]}" + (f"（{scan['note']}）" if scan["note"] else ""),
                   highlight=False)
     table = Table(title=f"近 {facts['window_days']} 天首页可用性（截至 {facts['now'][:16]}）")
@@ -98,3 +102,31 @@ def show(facts: dict, console: Console) -> None:
         shown = "—" if share is None else f"[{'red' if failing else 'green'}]{share:.1%}[/]"
         table.add_row(escape(site["unit"]), escape(site["url"]), str(site["probes"]), str(site["failed"]), str(site["refused"]), shown)
     console.print(table if facts["sites"] else "units.yaml 中还没有登记网站地址。")
+
+
+def scan_history(sessions, timezone: str, limit: int = 20) -> list[dict]:
+    """`sitecensus scans`: the latest scans, newest first, with their office judgement's profile, their units
+    and sites, and how many what-if judgements (`rescore`) they have."""
+    tz = ZoneInfo(timezone)
+    with sessions() as session:
+        scans = session.scalars(select(Scan).order_by(Scan.id.desc()).limit(limit)).all()
+        ids = [scan.id for scan in scans]
+        stale = {s.id for s in stale_scans(session)}
+        sites = session.execute(select(Site.scan_id, func.count(func.distinct(Site.unit)), func.count(Site.url))
+                                .where(Site.scan_id.in_(ids), Site.role != "portal").group_by(Site.scan_id)).all()
+        judgements = session.execute(select(Judgement.scan_id, Judgement.profile, Judgement.what_if)
+                                     .where(Judgement.scan_id.in_(ids)).order_by(Judgement.id)).all()
+    counts = {scan_id: (units, urls) for scan_id, units, urls in sites}
+    profile: dict[int, str] = {}
+    what_if: dict[int, int] = {}
+    for scan_id, name, hypothetical in judgements:
+        if hypothetical:
+            what_if[scan_id] = what_if.get(scan_id, 0) + 1
+        else:
+            profile[scan_id] = name   # the latest office judgement's
+    return [{"id": scan.id, "kind": scan.kind or "scan", "as_of": scan.as_of.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+             "profile": profile.get(scan.id), "status": scan.status, "stale": scan.id in stale,
+             "units": counts.get(scan.id, (0, 0))[0], "sites": counts.get(scan.id, (0, 0))[1],
+             "started": scan.started_at.astimezone(tz).strftime("%m-%d %H:%M"),
+             "seconds": (scan.finished_at - scan.started_at).total_seconds() if scan.finished_at else None,
+             "what_if": what_if.get(scan.id, 0)} for scan in scans]

@@ -216,6 +216,7 @@ class Judgement(Base):
     as_of: Mapped[datetime] = mapped_column(UTCDateTime())
     profile: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    what_if: Mapped[bool | None] = mapped_column(Boolean)   # `sitecensus rescore`: never the office's picture
 
 
 class Result(Base):
@@ -271,4 +272,7 @@ def latest_scan_id(session: Session) -> int | None:
 
 
 def latest_judgement(session: Session, scan_id: int) -> Judgement | None:
-    return session.scalar(select(Judgement).where(Judgement.scan_id == scan_id).order_by(Judgement.id.desc()).limit(1))
+    """The scan's office judgement: the latest one that is not a what-if (`rescore`)."""
+    return session.scalar(select(Judgement).where(Judgement.scan_id == scan_id, or_(Judgement.what_if.is_(None),
+                                                                                    Judgement.what_if.is_(False)))
+                          .order_by(Judgement.id.desc()).limit(1))
