@@ -129,3 +129,19 @@ def test_normalize_within_a_page_gives_what_it_gives_outside():
         assert [L.normalize(BASE, h, "gbk") for h in hrefs + hrefs] == outside + outside
         assert L.page_cached("key", lambda: [1]) is L.page_cached("key", lambda: [2])
     assert L.page_cached("key", lambda: [2]) == [2]   # outside a page nothing is kept
+
+
+def test_netloc_reads_the_host_part_as_urlsplit_does():
+    from urllib.parse import urlsplit
+    rng = random.Random(5)
+    parts = ["http://", "https://", "HTTP://", "ftp://", "", "h", "H.gov.CN", ":80", "[::1]", "u:p@", "/", "?", "#", "\t",
+             " ", "例", ":", "%41"]
+    for _ in range(20_000):
+        url = "".join(rng.choice(parts) for _ in range(rng.randint(1, 6)))
+        try:
+            wanted = urlsplit(url).netloc.lower()
+        except ValueError:
+            with pytest.raises(ValueError):
+                L.netloc(url)
+            continue
+        assert L.netloc(url) == wanted, url

@@ -278,5 +278,11 @@ def text_of(el) -> str:
     return el.text_content() if len(el) else el.text or ""
 
 
+# The host part of a plain http(s) URL (as normalize() writes them), read without urlsplit: the spider asks
+# it of every link of a page. Anything else goes through urlsplit.
+_PLAIN_NETLOC = re.compile(r"https?://([A-Za-z0-9.:-]*)(?:[/?#]|$)")
+
+
 def netloc(url: str) -> str:
-    return urlsplit(url).netloc.lower()
+    plain = _PLAIN_NETLOC.match(url)
+    return plain.group(1).lower() if plain else urlsplit(url).netloc.lower()
