@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -295,8 +296,17 @@ def evidence_screenshots(config, document: dict, out_dir: Path) -> dict[str, Scr
         (directory / INDEX).write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
         taken = sum(1 for entry in index.values() if entry.get("file"))
         log.info("证据截图：%d 张（计划 %d 张，失败 %d 张）", taken, len(shots), len(shots) - taken)
+        prune(directory.parent, options.keep_scans)
     return {fp: Screenshot(directory / entry["file"], entry.get("outlined", False)) for fp, entry in index.items()
             if entry.get("file") and (directory / entry["file"]).is_file()}
+
+
+def prune(root: Path, keep: int) -> None:
+    """Keep the pictures of the newest `keep` scans (and audits): a weekly scan adds some 10 MB."""
+    folders = sorted((d for d in root.glob("scan-*") if d.is_dir() and d.name[5:].isdigit()),
+                     key=lambda d: int(d.name[5:]))
+    for old in folders[:-keep] if keep else folders:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def attach(sheet: dict, screenshots: dict[str, Screenshot] | None, sheet_dir: Path) -> dict:

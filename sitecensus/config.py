@@ -235,6 +235,7 @@ class ScreenshotSettings(Strict):
     max_per_scan: int = Field(200, ge=0)        # pictures per scan, vetoes and deductions first
     timeout_seconds: float = Field(20, gt=0)    # one page: load and picture; a page that takes longer gets none
     concurrency: int = Field(3, ge=1)           # pages open at once in the one browser
+    keep_scans: int = Field(10, ge=1)           # the pictures of this many scans (and audits) are kept, older ones deleted
 
 
 class SheetSettings(Strict):

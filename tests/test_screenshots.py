@@ -145,3 +145,14 @@ def test_what_gets_a_picture():
 def test_settings_refuse_a_negative_bound(value):
     with pytest.raises(ValueError):
         ScreenshotSettings(max_per_scan=value)
+
+
+def test_only_the_newest_scans_keep_their_pictures(world, tmp_path):
+    config = _config(world, max_per_scan=1, keep_scans=2)
+    root = tmp_path / "screenshots"
+    for old in (3, 10, 11):
+        (root / f"scan-{old}").mkdir(parents=True)
+        (root / f"scan-{old}" / INDEX).write_text("{}", encoding="utf-8")
+    document = dict(world.document, scan=dict(world.document["scan"], id=12))
+    assert len(evidence_screenshots(config, document, tmp_path)) == 1
+    assert sorted(d.name for d in root.iterdir()) == ["scan-11", "scan-12"]
