@@ -22,11 +22,15 @@ MAX_EVIDENCE = 10
 PICTURE_WIDTH = Mm(110)
 GREY = RGBColor(0x55, 0x55, 0x55)
 RED = RGBColor(0xB0, 0x00, 0x00)
+BLACK = RGBColor(0, 0, 0)
 
 
 def _font(style, size: float | None = None) -> None:
     style.font.name = FONT
-    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
+    fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+    fonts.set(qn("w:eastAsia"), FONT)
+    for theme in ("w:asciiTheme", "w:eastAsiaTheme", "w:hAnsiTheme", "w:cstheme"):   # a theme font wins over the named one
+        fonts.attrib.pop(qn(theme), None)
     if size:
         style.font.size = Pt(size)
 
@@ -324,6 +328,7 @@ def write_docx(sheet: dict, path: Path) -> Path:
     _font(document.styles["Normal"], 10.5)
     for name in ("Title", "Heading 1", "Heading 2", "Heading 3", "Heading 4", "Header", "Footer"):
         _font(document.styles[name])
+        document.styles[name].font.color.rgb = BLACK   # an official sheet: no theme blue
     _page_frame(section, sheet)
     parts = sheet.get("sites") or [sheet]
 

@@ -71,6 +71,8 @@ def test_the_word_sheet_embeds_it_with_unit_name_and_page_numbers(world):
     cells = "\n".join(c.text for t in document.tables for r in t.rows for c in r.cells)
     assert "检测标准：" in text and "整改建议：" in text
     assert "扣分上限" in cells and "实际扣分" in cells      # the deduction table
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert "栏目更新情况" in headings and "上次问题单整改情况" in headings
     d2 = site["indicators"]["D2"]
     assert any(r.cells[0].text == "D2" and r.cells[3].text == f"{d2['cap']:g}" and r.cells[4].text == f"{d2['taken']:g}"
                for t in document.tables for r in t.rows if len(r.cells) == 6)
