@@ -534,6 +534,11 @@ def recheck(unit: str = typer.Argument(..., metavar="单位", help="units.yaml �
         _fail(str(exc), 1)
     except ScanInterrupted as exc:
         _fail(str(exc), EXIT_INTERRUPTED)
+    if unread:   # nothing on the site was looked at again: no count of fixed and unfixed would be true
+        for url, why in unread.items():
+            err.print(f"无法复查：首页无法访问（{url}：{why}）。{len(rows)} 个问题的状态未改变，请在网站恢复访问后再复查。",
+                      style="bold red", highlight=False)
+        raise typer.Exit(1)
     table = Table(title=f"{chosen.name} 复查结果（{len(rows)} 个未整改问题）")
     for name in ("编号", "指标", "问题", "复查前", "复查后"):
         table.add_column(name)
@@ -541,11 +546,6 @@ def recheck(unit: str = typer.Argument(..., metavar="单位", help="units.yaml �
         style = "green" if row["after"] == "已整改" else ("dim" if row["after"] == "未复查" else "red")
         table.add_row(row["fingerprint"], row["code"], escape(row["title"]), row["before"], f"[{style}]{row['after']}[/]")
     out.print(table)
-    if unread:   # nothing on the site was looked at again: no count of fixed and unfixed would be true
-        for url, why in unread.items():
-            err.print(f"无法复查：首页无法访问（{url}：{why}）。问题状态未改变，请在网站恢复访问后再复查。",
-                      style="bold red", highlight=False)
-        raise typer.Exit(1)
     fixed = sum(1 for r in rows if r["after"] == "已整改")
     out.print(f"已整改 {fixed} 项，仍未整改 {len(rows) - fixed} 项。" + (f"问题单已更新：{sheet.resolve()}" if sheet else ""),
               highlight=False)

@@ -3,6 +3,7 @@ registered site's availability over the last 7 days (from the store, so it works
 stopped too)."""
 from __future__ import annotations
 
+import re
 import socket
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +22,24 @@ from sitecensus.store import Judgement, Scan, ServiceState, Site
 
 SCAN_KINDS = {"scan": "全面检测", "audit": "即时检测", "recheck": "复查"}
 SCAN_STATES = {"done": "已完成", "running": "进行中", "interrupted": "已中断", "failed": "失败"}
+
+
+WEEKDAYS = {"mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六", "sun": "日"}
+
+
+def schedule_words(trigger: str) -> str:
+    """APScheduler's trigger text (cron[day_of_week='mon', hour='2', minute='0'], interval[0:30:00]) in the
+    office's words (每周一 02:00, 每 30 分钟); a schedule these words do not cover is shown as written."""
+    if match := re.fullmatch(r"interval\[(\d+):(\d\d):(\d\d)\]", trigger):
+        amounts = zip(map(int, match.groups()), ("小时", "分钟", "秒"))
+        return "每 " + " ".join(f"{n} {unit}" for n, unit in amounts if n)
+    fields = dict(re.findall(r"(\w+)='([^']*)'", trigger))
+    days = [WEEKDAYS.get(d) for d in fields.get("day_of_week", "").split(",") if d]
+    if (not trigger.startswith("cron[") or not set(fields) <= {"day_of_week", "hour", "minute", "second"}
+            or not all(fields.get(k, "0").isdigit() for k in ("hour", "minute", "second")) or None in days):
+        return trigger
+    when = f"{int(fields.get('hour', 0)):02d}:{int(fields.get('minute', 0)):02d}"
+    return f"每周{'、'.join(days)} {when}" if days else f"每天 {when}"
 
 
 def _service(state: ServiceState | None, interval: float, now: datetime) -> dict:
@@ -86,7 +105,7 @@ def show(facts: dict, console: Console) -> None:
     for name in ("任务", "安排", "下次运行"):
         jobs.add_column(name)
     for job in facts["jobs"]:
-        jobs.add_row(job["name"], escape(job["trigger"]), (job["next_run_time"] or "暂停")[:19])
+        jobs.add_row(job["name"], escape(schedule_words(job["trigger"])), (job["next_run_time"] or "暂停")[:19])
     console.print(jobs if facts["jobs"] else "计划任务：无（运行 `sitecensus serve` 后创建）")
     scan = facts["last_scan"]
     console.print("最近一次检测：无" if scan is None else
