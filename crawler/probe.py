@@ -171,14 +171,17 @@ async def probe_round(urls: list[str], timeout: float, user_agent: str,
 
 
 async def probe_rounds(urls: list[str], rounds: int, spacing: float, timeout: float,
-                       user_agent: str, hosts: HostsMap | None = None, stop=None) -> list[ProbeResult]:
-    """`rounds` rounds `spacing` seconds apart. Once `stop` (a threading.Event) is set no new round
-    starts: the rounds already taken are returned (an interrupted scan keeps them)."""
+                       user_agent: str, hosts: HostsMap | None = None, stop=None, on_round=None) -> list[ProbeResult]:
+    """`rounds` rounds `spacing` seconds apart, each handed to `on_round` as soon as it is taken. Once `stop`
+    (an Event) is set no new round starts: the rounds already taken are returned (an interrupted scan keeps them)."""
     results: list[ProbeResult] = []
     for index in range(rounds):
         if await _stopped_within(stop, spacing if index else 0):
             break
-        results += await probe_round(urls, timeout, user_agent, hosts)
+        taken = await probe_round(urls, timeout, user_agent, hosts)
+        results += taken
+        if on_round is not None:
+            on_round(taken)
     return results
 
 

@@ -7,7 +7,6 @@ per page beyond the current batch.
 """
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import os
@@ -30,13 +29,13 @@ from crawler.extract.notices import NoticeVocabulary
 from crawler.extract.page import ExtractOptions
 from crawler.extract.textscan import Entry, TextMatcher
 from crawler.items import FetchItem, PageItem
-from crawler.probe import probe_rounds, tls_round
 from crawler.render import RenderOptions, scrapy_settings as render_settings
 from crawler.resolver import HostsMap, url_hosts
 from scoring.profile import Profile
 from scoring.snapshot import CrawlBudget
 from sitecensus.config import Config, Dictionaries, Unit
 from sitecensus.availability import save_probes
+from sitecensus.probing import start_probes
 from sitecensus.second_tries import second_try_failures
 from sitecensus import stopflag
 from sitecensus.lock import pid_alive
@@ -252,26 +251,9 @@ def _probe_thread(urls: list[str], config: Config, out: list, tls: dict, kind: s
     # a re-check reads the stored probes; an audit takes one at once (no spacing to wait for) and V1/D1
     # judge it with the probes the service stored in the window
     rounds = {"recheck": 0, "audit": probes.per_audit}.get(kind, probes.per_scan)
-
     crawl = config.settings.crawl
-    hosts = HostsMap.of(crawl, urls)
-
-    async def both():
-        # TLS alongside the first round rather than after the last: an interrupted scan keeps its facts too
-        tls_facts = asyncio.ensure_future(tls_round(urls, probes.timeout_seconds, hosts))
-        out.extend(await probe_rounds(urls, rounds, probes.spacing_seconds, probes.timeout_seconds,
-                                      crawl.user_agent, hosts, stop))
-        tls.update(await tls_facts)
-
-    def run():
-        try:
-            asyncio.run(both())
-        except Exception:  # noqa: BLE001 - probes must never take the scan down
-            log.exception("home-page probes failed")
-
-    thread = threading.Thread(target=run, name="probes", daemon=True)
-    thread.start()
-    return thread
+    return start_probes(urls, rounds, probes.spacing_seconds, probes.timeout_seconds, crawl.user_agent,
+                        HostsMap.of(crawl, urls), out, tls, stop)
 
 
 def register_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit], as_of: datetime,
