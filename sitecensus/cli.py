@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer import rich_utils
 from typer._click import exceptions as click_errors
@@ -183,16 +183,17 @@ class CrawlProgress:
         self.sites = self.done = self.pages = self.fetches = self.errors = 0
         self.started = self.last_line = time.monotonic()
         self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                            TextColumn("{task.fields[figures]}"), console=console, transient=False,
-                            disable=not console.is_terminal)
+                            TextColumn("{task.fields[figures]}"), TextColumn("用时"), TimeElapsedColumn(), console=console,
+                            transient=False, disable=not console.is_terminal)
         self.task = self.bar.add_task("抓取网站", total=None, figures="")
+        self.after = None   # the task shown once every site is crawled
 
-    def figures(self) -> str:
-        elapsed = time.monotonic() - self.started
-        left = (f"预计还需 {_duration(elapsed / self.done * (self.sites - self.done))}" if 0 < self.done < self.sites
-                else "预计剩余时间待估算" if self.done < self.sites else "抓取完成，正在复查、评分并生成报告")
+    def figures(self, elapsed: bool = True) -> str:
+        used = time.monotonic() - self.started
+        left = (f"预计还需 {_duration(used / self.done * (self.sites - self.done))}" if 0 < self.done < self.sites
+                else "预计剩余时间待估算" if self.done < self.sites else "抓取完成")
         return (f"已完成 {self.done}/{self.sites} 个网站，页面 {self.pages:,} 个，已检查链接 {self.fetches - self.pages:,} 个"
-                f"（出错 {self.errors:,} 个），用时 {_duration(elapsed)}，{left}")
+                f"（出错 {self.errors:,} 个），" + (f"用时 {_duration(used)}，" if elapsed else "") + left)
 
     def start(self, sites: int) -> None:
         self.sites = sites
@@ -211,7 +212,9 @@ class CrawlProgress:
         self._show(force=self.done == self.sites)
 
     def _show(self, force: bool = False) -> None:
-        self.bar.update(self.task, total=self.sites or None, completed=self.done, figures=self.figures())
+        self.bar.update(self.task, total=self.sites or None, completed=self.done, figures=self.figures(elapsed=False))
+        if self.after is None and 0 < self.sites <= self.done:   # second tries, judging, reports: a clock that goes on
+            self.after = self.bar.add_task("复查超时的链接、评分并生成报告", total=None, figures="")
         now = time.monotonic()
         if not self.console.is_terminal and (force or now - self.last_line >= PROGRESS_LINE_SECONDS):
             self.last_line = now

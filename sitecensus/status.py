@@ -95,24 +95,29 @@ def collect(application) -> dict:
             "jobs": jobs, "last_scan": last_scan, "sites": sites}
 
 
+def _when(iso: str, width: int) -> str:
+    """An ISO time as people write it: 2026-11-26 15:02:05 (no T, no offset)."""
+    return iso[:width].replace("T", " ")
+
+
 def show(facts: dict, console: Console) -> None:
     service = facts["service"]
     line = f"服务：{service['state']}"
     if service.get("pid"):
-        line += f"（进程 {service['pid']}@{service['host']}，启动于 {service['started_at'][:19]}，最近心跳 {service['heartbeat_at'][:19]}）"
+        line += f"（进程 {service['pid']}@{service['host']}，启动于 {_when(service['started_at'], 19)}，最近心跳 {_when(service['heartbeat_at'], 19)}）"
     console.print(line, highlight=False)
     jobs = Table(title="计划任务")
     for name in ("任务", "安排", "下次运行"):
         jobs.add_column(name)
     for job in facts["jobs"]:
-        jobs.add_row(job["name"], escape(schedule_words(job["trigger"])), (job["next_run_time"] or "暂停")[:19])
-    console.print(jobs if facts["jobs"] else "计划任务：无（运行 `sitecensus serve` 后创建）")
+        jobs.add_row(job["name"], escape(schedule_words(job["trigger"])), _when((job["next_run_time"] or "暂停"), 19))
+    console.print(jobs if facts["jobs"] else "计划任务：无（运行 sitecensus serve 后创建）")
     scan = facts["last_scan"]
     console.print("最近一次检测：无" if scan is None else
-                  f"最近一次检测：第 {scan['id']} 次，{SCAN_STATES.get(scan['status'], scan['status'])}，开始 {scan['started_at'][:19]}，"
-                  f"结束 {(scan['finished_at'] or '—')[:19]}" + (f"（{scan['note']}）" if scan["note"] else ""),
+                  f"最近一次检测：第 {scan['id']} 次，{SCAN_STATES.get(scan['status'], scan['status'])}，开始 {_when(scan['started_at'], 19)}，"
+                  f"结束 {_when((scan['finished_at'] or '—'), 19)}" + (f"（{scan['note']}）" if scan["note"] else ""),
                   highlight=False)
-    table = Table(title=f"近 {facts['window_days']} 天首页可用性（截至 {facts['now'][:16]}）")
+    table = Table(title=f"近 {facts['window_days']} 天首页可用性（截至 {_when(facts['now'], 16)}）")
     for name in ("单位", "网站", "探测次数", "失败", "被拒", "可用率"):
         table.add_column(name)
     for site in facts["sites"]:

@@ -216,7 +216,7 @@ def test_progress_says_sites_pages_links_errors_and_time():
     progress.site_done("c")
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("抓取进度：已完成 0/3 个网站") and "已完成 3/3 个网站" in lines[-1]
-    assert "抓取完成" in lines[-1]
+    assert lines[-1].endswith("抓取完成")
 
 
 def test_readme_set_up_commands_work_as_root_and_as_a_user():
