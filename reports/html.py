@@ -5,21 +5,21 @@ so text taken from crawled sites (titles, notices) renders as text, never as mar
 """
 from __future__ import annotations
 
-import hashlib
-import re
 from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from reports.docx import write_docx
+from reports.pdf import PrintJob, write_pdfs
 from reports.screenshots import attach as attach_screenshots
-from reports.sheet import PLAN_LABELS, SEVERITY_LABELS, sheet_data
+from reports.sheet import PLAN_LABELS, SEVERITY_LABELS, sheet_name, stem, unit_sheets, verdict_class
 from reports.svg import failure_timeline, score_trend
 from reports.xlsx import write_workbook
 from scoring.consolidation import STATE_ORDER
 
 WORKBOOK = "检测汇总.xlsx"
+__all__ = ["render", "sheet_name", "stem", "sheet_files"]
 
 
 def _env() -> Environment:
@@ -29,14 +29,17 @@ def _env() -> Environment:
     env.filters["plan"] = lambda plan: PLAN_LABELS.get((plan or {}).get("participates"), "未报送意见书")
     env.filters["num"] = lambda value: f"{value:g}"   # 20, not 20.0
     env.filters["when"] = lambda iso: datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M") if iso else ""
+    env.filters["verdict_class"] = verdict_class
     return env
 
 
-def sheet_name(unit: str, url: str | None = "") -> str:
-    """A file name safe on any system for any unit name: the unit's name made safe, then a short hash
-    of unit and site (a unit may have several sites) for uniqueness."""
-    readable = re.sub(r"[^\w\u4e00-\u9fff]+", "_", unit).strip("_")[:40] or "unit"
-    return f"{readable}-{hashlib.sha1((unit + (url or '')).encode()).hexdigest()[:6]}.html"
+def sheet_files(sites: list[dict]) -> dict[str, str]:
+    """unit -> the file stem of its one sheet (named after the unit and its first site)."""
+    files: dict[str, str] = {}
+    for site in sites:
+        if site["url"]:
+            files.setdefault(site["unit"], stem(site["unit"], site["url"]))
+    return files
 
 
 def _counts(site: dict) -> dict:
@@ -81,65 +84,77 @@ def _availability(figure, veto_share: float | None) -> dict | None:
             "failing": share is not None and veto_share is not None and 1 - share >= veto_share}
 
 
-def stem(unit: str, url: str | None = "") -> str:
-    return sheet_name(unit, url).removesuffix(".html")
-
-
 def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = None, dashboard: bool = True,
            context: dict | None = None) -> Path:
-    """Write each site's sheet (HTML and DOCX), the unit pages, the dashboard and the office workbook,
+    """Write each unit's sheet (HTML, DOCX and PDF), the unit pages, the dashboard and the office workbook,
     and return the dashboard's path. With dashboard=False (an on-demand audit) write only the audited
-    sites' sheets under audits/ and return the first one, leaving the office's dashboard as it is.
+    units' sheets under audits/ and return the first one, leaving the office's dashboard as it is.
 
-    `context` (sitecensus/reporting.py) adds the ledger, score trends, problem histories and availability."""
+    `context` (sitecensus/reporting.py) adds the ledger, score trends, problem histories, availability,
+    the profile's title and the browser that prints the PDFs."""
     env = _env()
     context = context or {}
     rule_names = rule_names or {}
     sheets = out_dir / ("sheets" if dashboard else "audits")
     sheets.mkdir(parents=True, exist_ok=True)
     if dashboard:
-        for old in [*sheets.glob("*.html"), *sheets.glob("*.docx")]:
+        for old in [*sheets.glob("*.html"), *sheets.glob("*.docx"), *sheets.glob("*.pdf")]:
             old.unlink()  # the folder shows one scan: a sheet of an earlier scan must not pass for current
     scan = document["scan"]
-    rows = []
-    for site in document["sites"]:
-        name = stem(site["unit"], site["url"])
-        ledger = context.get("ledger", {}).get((site["unit"], site["url"]))
-        row = {"site": site, "sheet": f"sheets/{name}.html", "docx": f"sheets/{name}.docx", "counts": _counts(site),
-               "unit_page": f"units/{stem(site['unit'])}.html", "ledger": ledger,
-               "availability": _availability(context.get("availability", {}).get(site["url"]),
-                                             context.get("veto_failure_share")),
-               "trend": score_trend(context.get("trend", {}).get((site["unit"], site["url"]), []),
-                                    top=context.get("total"))}
-        rows.append(row)
-        if site["url"]:
-            sheet = sheet_data(scan, site, rule_names, ledger)
-            attach_screenshots(sheet, context.get("screenshots"), sheets)
-            html = env.get_template("sheet.html.j2").render(scan=scan, site=site, sheet=sheet, rule_names=rule_names,
-                                                             docx=f"{name}.docx")
-            (sheets / f"{name}.html").write_text(html, encoding="utf-8")
-            write_docx(sheet, sheets / f"{name}.docx")
-    if not dashboard:
-        return next((sheets / r["sheet"].split("/")[-1] for r in rows if r["site"]["url"]), sheets)
-    units = [r for r in rows if r["site"].get("role", "site") == "site"]
+    files = sheet_files(document["sites"])
+    rows = [_row(site, files.get(site["unit"]), context) for site in document["sites"]]
+    written = _write_sheets(env, scan, document["sites"], rule_names, context, sheets)
+    if not dashboard:   # an audit answers in seconds: no browser for its PDF
+        return written[0].html if written else sheets
+    write_pdfs(written, context.get("printer"))
     _unit_pages(env, out_dir, scan, rows, context.get("history", {}))
-    summary = {"units": len({r["site"]["unit"] for r in units}),
-               "registered": sum(1 for r in units if r["site"]["url"]),
-               "by_verdict": {}}
-    for r in units:
-        if r["site"]["url"]:
-            summary["by_verdict"][r["site"]["verdict"]] = summary["by_verdict"].get(r["site"]["verdict"], 0) + 1
     open_problems = [dict(p, unit=unit, site_url=p.get("site_url")) for unit, problems in context.get("history", {}).items()
                      for p in problems if p["open"]]
     workbook = write_workbook(rows, open_problems, out_dir / WORKBOOK, rule_names)
     window = next(iter(context.get("availability", {}).values()), None)
     index = out_dir / "index.html"
     index.write_text(env.get_template("dashboard.html.j2").render(
-        scan=scan, rows=rows, summary=summary, window=window, board=consolidation_board(rows),
-        unregistered=unregistered_sites(rows), workbook=workbook.name,
-        verdicts=sorted({r["site"]["verdict"] for r in units if r["site"]["url"]}),
-        kinds=sorted({r["site"].get("unit_kind", "") for r in units})), encoding="utf-8")
+        scan=scan, rows=rows, summary=dashboard_summary(rows), window=window, board=consolidation_board(rows),
+        unregistered=unregistered_sites(rows), workbook=workbook.name, profile=context.get("profile_title") or scan["profile"],
+        verdicts=sorted({r["site"]["verdict"] for r in rows if r["site"]["url"]}),
+        kinds=sorted({r["site"].get("unit_kind", "") for r in rows})), encoding="utf-8")
     return index
+
+
+def _row(site: dict, name: str | None, context: dict) -> dict:
+    """A site's row on the dashboard; `name` is its unit's sheet."""
+    return {"site": site, "sheet": f"sheets/{name}.html" if name else None, "docx": f"sheets/{name}.docx" if name else None,
+            "pdf": f"sheets/{name}.pdf" if name else None, "counts": _counts(site),
+            "unit_page": f"units/{stem(site['unit'])}.html", "ledger": context.get("ledger", {}).get((site["unit"], site["url"])),
+            "availability": _availability(context.get("availability", {}).get(site["url"]), context.get("veto_failure_share")),
+            "trend": score_trend(context.get("trend", {}).get((site["unit"], site["url"]), []), top=context.get("total"))}
+
+
+def _write_sheets(env: Environment, scan: dict, sites: list[dict], rule_names: dict[str, str], context: dict,
+                  folder: Path) -> list[PrintJob]:
+    """One sheet per unit, HTML and DOCX; returns each one's print job, for the PDFs."""
+    written = []
+    for sheet in unit_sheets(scan, sites, rule_names, context.get("ledger"), context.get("profile_title")):
+        attach_screenshots(sheet, context.get("screenshots"), folder)
+        html = env.get_template("sheet.html.j2").render(scan=scan, sheet=sheet, docx=f"{sheet['stem']}.docx",
+                                                         pdf=f"{sheet['stem']}.pdf")
+        path = folder / f"{sheet['stem']}.html"
+        path.write_text(html, encoding="utf-8")
+        write_docx(sheet, folder / f"{sheet['stem']}.docx")
+        written.append(PrintJob(path, sheet["unit"], sheet["title"]))
+    return written
+
+
+def dashboard_summary(rows: list[dict]) -> dict:
+    """The dashboard's cards, counted over the rows its table shows (sites, retained portal pages, the portal)."""
+    checked = [r for r in rows if r["site"]["url"]]
+    by_verdict: dict[str, int] = {}
+    for r in checked:
+        by_verdict[r["site"]["verdict"]] = by_verdict.get(r["site"]["verdict"], 0) + 1
+    return {"units": len({r["site"]["unit"] for r in rows if r["site"].get("role", "site") != "portal"}),
+            "registered": len(checked),
+            "portal_pages": sum(1 for r in checked if r["site"].get("role") == "portal_page"),
+            "by_verdict": by_verdict}
 
 
 def _unit_pages(env: Environment, out_dir: Path, scan: dict, rows: list[dict], histories: dict) -> None:

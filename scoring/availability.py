@@ -39,7 +39,7 @@ def _basis(snap, profile, probes) -> str:
 def _provisional_reason(profile, probes) -> str:
     a = profile.availability
     return (f"暂定：只有 {len(probes)} 次首页探测，少于标准要求的 {a.window_days} 天 × 每天 {a.min_probes_per_day} 次"
-            f" = {_needed(profile)} 次，暂不作单项否决；检测服务（sitecensus serve）连续探测满一周后才能确定")
+            f" = {_needed(profile)} 次，暂不作单项否决；检测服务连续探测满一周后才能确定")
 
 
 def _probe_failure(probe) -> str:
@@ -48,7 +48,9 @@ def _probe_failure(probe) -> str:
 
 def _evidence(snap, failed, basis):
     rows = [Evidence(url=snap.url, detail=basis)]
-    rows += [Evidence(url=snap.url, detail=f"{p.at:%Y-%m-%d %H:%M} 探测失败：{_probe_failure(p)}") for p in failed[:20]]
+    tz = snap.as_of.tzinfo   # the configured time zone, as the check time: probes are stored in UTC
+    rows += [Evidence(url=snap.url, detail=f"{p.at.astimezone(tz):%Y-%m-%d %H:%M} 探测失败：{_probe_failure(p)}")
+             for p in failed[:20]]
     return rows
 
 

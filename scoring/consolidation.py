@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from scoring.findings import Evidence
 from scoring.hosts import listed
+from scoring.links import _failure as failure_label
 from scoring.registry import RULES, rule
 
 
@@ -201,7 +202,7 @@ def site_seen(snap) -> tuple[bool | None, str]:
         if home.notice:
             return False, f"仍在运行，首页有关停公告：“{home.notice.get('text', '')[:80]}”"
         return False, "仍在运行，首页无关停公告"
-    return None, f"首页无法检测（{home.error or home.status}）"
+    return None, f"首页无法检测（{failure_label(home.error, home.status)}）"
 
 
 def consolidation_state(plan, context, today: date, snap=None) -> dict:

@@ -21,7 +21,7 @@ def hidden_links(snap, profile):
 
 
 @rule("S3", "链接到违规或被劫持的域名", "advisory",
-      "页面链接到名单中的违规、被劫持或已失效的域名（config/dictionaries.yaml 的 banned_hosts）。",
+      "页面链接到名单中的违规、被劫持或已失效的域名（违规域名名单，见配置目录 dictionaries.yaml）。",
       "删除指向违规域名的链接；如为原合作网站域名被抢注，及时撤下链接。")
 def banned_hosts(snap, profile):
     banned = {h.lower() for h in snap.context.banned_hosts}

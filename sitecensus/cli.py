@@ -605,9 +605,8 @@ def send(unit: list[str] = typer.Option(None, "--unit", metavar="单位", help="
         _fail(str(exc))
     application.render(document)   # the sheets as they are now (ledger statuses included)
     sheets = sheets_of(application.config, document, application.out_dir / "sheets", [u.name for u in chosen])
-    with_site = {s.unit.name for s in sheets}
     outcome = deliver(application.config, application.sessions, document, sheets, application.out_dir / "outbox",
-                      dry_run, force, [u.name for u in chosen if u.name not in with_site])
+                      dry_run, force, chosen)
     table = Table(title=f"第 {document['scan']['id']} 次检测问题单" + ("（试运行：写成 .eml，未发送）" if dry_run else "发送情况"))
     for name in ("单位", "结果", "说明"):
         table.add_column(name, overflow="fold")
@@ -618,7 +617,9 @@ def send(unit: list[str] = typer.Option(None, "--unit", metavar="单位", help="
     for name, why in outcome.skipped:
         table.add_row(escape(name), "[yellow]未发送[/]", escape(why))
     out.print(table)
-    if outcome.failed:
+    if outcome.unreachable:
+        out.print(f"[red]邮件未发出：[/]{escape(outcome.unreachable)}")
+    if outcome.failed or outcome.unreachable:
         raise typer.Exit(1)
 
 

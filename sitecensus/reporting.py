@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from reports.screenshots import evidence_screenshots
+from reports.pdf import Printer
 from scoring.profile import Profile
 from sitecensus.availability import availability
 from sitecensus.config import Config
@@ -96,4 +97,14 @@ def report_context(session: Session, config: Config, document: dict, availabilit
         "trend": trends(session, document["scan"]["id"], config.settings.sheets.trend_scans, tz),
         "history": {unit: unit_history(session, unit, tz) for unit in {s["unit"] for s in sites}},
         "screenshots": evidence_screenshots(config, document, Path(config.settings.output_dir)),
+        "profile_title": profile.title,
+        "printer": printer(config),
     }
+
+
+def printer(config: Config) -> Printer | None:
+    """The browser that prints the sheets' PDFs: the crawler's Chromium (None: PDFs turned off)."""
+    if not config.settings.sheets.pdf:
+        return None
+    render = config.settings.crawl.render
+    return Printer(render.executable_path, render.timeout_seconds)
