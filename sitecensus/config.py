@@ -171,6 +171,7 @@ class CrawlSettings(Strict):
     # Second tries after the crawl for targets that timed out or refused a connection during it
     second_try_timeout_seconds: float = Field(40, gt=0)
     second_try_concurrency: int = Field(4, gt=0)
+    stop_grace_seconds: float = Field(15, gt=0)   # after SIGTERM/Ctrl-C, how long the spiders get to close
     obey_robots_txt: bool = False
     check_external_links: bool = True
     hosts: dict[str, str] = {}           # name -> address, answered without DNS

@@ -318,13 +318,11 @@ def stale_note(scan_id: int) -> str:
     return f"第 {scan_id} 次检测上次未完成（进程已中止），已保存的页面保留，该次检测不评分"
 
 
-STOP_GRACE_SECONDS = 15   # after a stop request, how long the spiders get to close before the reactor stops
-
-
-def _stop_on_signals(process, sink: StoreSink, stopping: threading.Event) -> None:
+def _stop_on_signals(process, sink: StoreSink, stopping: threading.Event, grace: float) -> None:
     """SIGINT/SIGTERM during the crawl: stop every spider gracefully (Scrapy closes them with reason
     'shutdown', so the sink marks the scan interrupted); a second signal stops the reactor at once.
-    `stopping` is set at any signal until the probes are saved (the prober starts no new round).
+    `stopping` is set at any signal until the probes are saved (the prober starts no new round); the spiders
+    get `grace` seconds (crawl.stop_grace_seconds) to close before the reactor stops.
     Our own handlers rather than Scrapy's: a signal while Scrapy is still starting up would otherwise
     land as a KeyboardInterrupt inside Twisted, which logs it and crawls on."""
     from twisted.internet import reactor
@@ -339,7 +337,7 @@ def _stop_on_signals(process, sink: StoreSink, stopping: threading.Event) -> Non
     def stop_gracefully():
         process.stop()
         # a crawler asked to stop while still starting up may never report back: don't wait forever
-        reactor.callLater(STOP_GRACE_SECONDS, stop_reactor)
+        reactor.callLater(grace, stop_reactor)
 
     def on_signal(signum, _frame):
         seen.append(signum)
@@ -438,7 +436,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch,
                           options=options, sink=sink, registry=registry,
                           max_depth=0 if recheck_pages is not None else depth[url],
                           also=(recheck_pages or {}).get(url))
-        _stop_on_signals(process, sink, stopping)
+        _stop_on_signals(process, sink, stopping, config.settings.crawl.stop_grace_seconds)
         if stopflag.requested.is_set():   # asked to stop while setting up: do not start the crawl
             sink.interrupted = True
         else:

@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sitecensus.scan import STOP_GRACE_SECONDS, stale_note
+from sitecensus.scan import stale_note
 from tests.conftest import run_cli
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
 from tests.test_service import (ONE_AT_A_TIME, _page, count, db_rows, make_config, sites,  # noqa: F401 - a fixture
                                 wait_for)
 
 PROBE_TIMEOUT = 1
+GRACE = 5   # crawl.stop_grace_seconds: the configured time a stopped scan gets
 
 
 def start_scan(config: Path) -> subprocess.Popen:
@@ -135,6 +136,7 @@ def test_sigterm_stops_a_scan_within_the_grace_time_and_keeps_its_probes_and_tls
     config = make_config(tmp_path, sites, keys=("big", "up"), crawl=ONE_AT_A_TIME)
     settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
     settings["probes"].update(per_scan=3, spacing_seconds=30, timeout_seconds=PROBE_TIMEOUT)
+    settings["crawl"]["stop_grace_seconds"] = GRACE
     (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     scan = start_scan(config)
     try:
@@ -153,7 +155,7 @@ def test_sigterm_stops_a_scan_within_the_grace_time_and_keeps_its_probes_and_tls
     assert scan.returncode == 130, stderr
     assert "被中断" in stderr
     # the spiders' grace, then the probe round or TLS checks under way (two timeouts), and a margin for saving
-    assert took < STOP_GRACE_SECONDS + 2 * PROBE_TIMEOUT + 15, f"the scan took {took:.1f} s to stop"
+    assert took < GRACE + 2 * PROBE_TIMEOUT + 15, f"the scan took {took:.1f} s to stop"
     assert db_rows(config, "select status from scans where id = ?", scan_id) == [("interrupted",)]
     assert pages_of_scan(config, scan_id) >= 3
     crawled = sorted(url for url, in db_rows(config, "select url from sites where scan_id = ? and url is not null", scan_id))
