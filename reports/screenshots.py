@@ -21,12 +21,13 @@ import os
 import re
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawler.guard import host_name, ip_of
-from crawler.render import LAUNCH_ARGS, host_resolver_rules
+from crawler.render import LAUNCH_ARGS, host_resolver_rules, settle
 from crawler.resolver import HostsMap
 
 log = logging.getLogger("sitecensus.screenshots")
@@ -187,10 +188,7 @@ async def _take_page(context, page_url: str, shots: list[Shot], target: Path, br
     page = await context.new_page()
     try:
         await page.goto(page_url, wait_until="load", timeout=timeout)
-        try:
-            await page.wait_for_load_state("networkidle", timeout=min(timeout, 3000))
-        except Exception:  # noqa: BLE001 - a page that keeps polling is pictured as it stands
-            pass
+        await settle(page, min(timeout, 3000))   # a page that keeps polling is pictured as it stands
         for shot in shots:
             found = await page.evaluate(_HIGHLIGHT, [shot.mode, shot.target, list(shot.snippets)])
             name = f"{shot.fingerprint}.png"
@@ -291,11 +289,13 @@ def evidence_screenshots(config, document: dict, out_dir: Path) -> dict[str, Scr
         browser = Browser(crawl.render.executable_path, options.timeout_seconds, options.concurrency,
                           dict(crawl.hosts), crawl.resolve_only_listed, hosts_map.guard)
         shots = plan(document, options.max_per_scan)
+        started = time.monotonic()
         index = take(shots, directory, browser)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / INDEX).write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
         taken = sum(1 for entry in index.values() if entry.get("file"))
-        log.info("证据截图：%d 张（计划 %d 张，失败 %d 张）", taken, len(shots), len(shots) - taken)
+        log.info("证据截图：%d 张（计划 %d 张，失败 %d 张），用时 %.0f 秒", taken, len(shots), len(shots) - taken,
+                 time.monotonic() - started)
         prune(directory.parent, options.keep_scans)
     return {fp: Screenshot(directory / entry["file"], entry.get("outlined", False)) for fp, entry in index.items()
             if entry.get("file") and (directory / entry["file"]).is_file()}
