@@ -20,6 +20,7 @@ from docx.shared import Mm, Pt
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from reports.docx import page_frame
 from reports.overview import (ROLE_LABELS, by_severity, counted, indicator, problem_text, severity_label,
                               severity_of, unit_verdicts)
 from sitecensus.export import full_document
@@ -269,38 +270,12 @@ def _fonts(document) -> None:
         style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
 
 
-def _field(paragraph, code: str) -> None:
-    """A Word field (PAGE, NUMPAGES) Word fills in when it lays the document out."""
-    run = paragraph.add_run()
-    for kind, text in (("begin", None), (None, code), ("separate", None), (None, None), ("end", None)):
-        if kind:
-            element = OxmlElement("w:fldChar")
-            element.set(qn("w:fldCharType"), kind)
-        elif text:
-            element = OxmlElement("w:instrText")
-            element.set(qn("xml:space"), "preserve")
-            element.text = f" {text} "
-        else:
-            element = OxmlElement("w:t")
-            element.text = "1"
-        run._r.append(element)
-
-
 def _page_setup(document, data: dict) -> None:
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.left_margin = section.right_margin = Mm(25)
     section.top_margin, section.bottom_margin = Mm(25), Mm(20)
-    header = section.header.paragraphs[0]
-    header.text = f"{TITLE}（第 {data['scan_id']} 次检测）"
-    header.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    footer = section.footer.paragraphs[0]
-    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    footer.add_run("第 ")
-    _field(footer, "PAGE")
-    footer.add_run(" 页，共 ")
-    _field(footer, "NUMPAGES")
-    footer.add_run(" 页")
+    page_frame(section, f"{TITLE}（第 {data['scan_id']} 次检测）")
 
 
 def _table(document, header: list[str], rows: list[list], widths: list[float]):

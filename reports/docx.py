@@ -108,8 +108,13 @@ def _field(paragraph, instruction: str) -> None:
 
 def _page_frame(section, sheet: dict) -> None:
     """Header: the unit's name and the sheet's title; footer: 第 N 页 共 M 页."""
+    page_frame(section, f"{sheet['unit']} · {sheet.get('title') or '政府网站检测整改问题单'} · 第 {sheet['scan_id']} 次检测")
+
+
+def page_frame(section, header_text: str) -> None:
+    """`header_text` at the top of every page, 第 N 页，共 M 页 at its foot (also the bulletin's)."""
     header = section.header.paragraphs[0]
-    header.text = f"{sheet['unit']} · {sheet.get('title') or '政府网站检测整改问题单'} · 第 {sheet['scan_id']} 次检测"
+    header.text = header_text
     header.alignment = WD_ALIGN_PARAGRAPH.CENTER
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
