@@ -233,3 +233,13 @@ def test_dashboard_prints_landscape_without_one_character_columns(world, tmp_pat
     reader = PdfReader(tmp_path / "index.pdf")
     assert reader.pages[0].mediabox.width > reader.pages[0].mediabox.height     # landscape
     assert len(reader.pages) <= len(world.document["sites"]) // 10               # was 11 pages for 50 rows
+
+
+def test_without_chromium_the_pdfs_are_skipped_with_a_chinese_word(tmp_path, caplog):
+    from reports.pdf import Printer, PrintJob, write_pdfs
+
+    sheet = tmp_path / "单位-abc123.html"
+    sheet.write_text("<html><body>问题单</body></html>", encoding="utf-8")
+    assert write_pdfs([PrintJob(sheet, "区水利局", "政府网站检测整改问题单")], Printer(str(tmp_path / "no-chromium"))) == []
+    assert not sheet.with_suffix(".pdf").exists()
+    assert "未找到浏览器" in caplog.text and "crawl.render.executable_path" in caplog.text
