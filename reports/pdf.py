@@ -56,8 +56,16 @@ def write_pdfs(jobs: list[PrintJob], printer: Printer | None) -> list[Path]:
             return []
 
 
+def _print(page, job: PrintJob) -> None:
+    page.goto(job.html.resolve().as_uri(), wait_until="load")
+    page.emulate_media(media="print")
+    page.pdf(path=str(job.pdf), format="A4", margin=MARGIN, print_background=True,
+             display_header_footer=True, footer_template=FOOTER,
+             header_template=HEADER.format(unit=html.escape(job.unit), title=html.escape(job.title)))
+
+
 def _print_all(jobs: list[PrintJob], printer: Printer) -> list[Path]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Error as PlaywrightError, sync_playwright
 
     written = []
     with sync_playwright() as playwright:
@@ -68,11 +76,11 @@ def _print_all(jobs: list[PrintJob], printer: Printer) -> list[Path]:
             page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
                        else route.abort())
             for job in jobs:
-                page.goto(job.html.resolve().as_uri(), wait_until="load")
-                page.emulate_media(media="print")
-                page.pdf(path=str(job.pdf), format="A4", margin=MARGIN, print_background=True,
-                         display_header_footer=True, footer_template=FOOTER,
-                         header_template=HEADER.format(unit=html.escape(job.unit), title=html.escape(job.title)))
+                try:
+                    _print(page, job)
+                except PlaywrightError as exc:   # one sheet that cannot be printed does not cost the others
+                    log.warning("%s 的 PDF 版问题单未能生成：%s", job.unit, str(exc).splitlines()[0])
+                    continue
                 written.append(job.pdf)
         finally:
             browser.close()
