@@ -11,17 +11,17 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports.html import sheet_files
-from reports.sheet import NOTICES, notice_kind, safe_name, stem
+from reports.sheet import NOTICES, notice_kind, safe_name
 from sitecensus.config import Config, MailSettings, Unit
 from sitecensus.store import Delivery
 

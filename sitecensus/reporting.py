@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from reports.screenshots import evidence_screenshots
 from reports.pdf import Printer
+from reports.screenshots import evidence_screenshots
 from scoring.profile import Profile
 from sitecensus.availability import availability
 from sitecensus.config import Config
