@@ -137,7 +137,7 @@ class App:
         with self.sessions() as session:
             scan_id = scan_id or latest_scan_id(session)
             if scan_id is None:
-                raise LookupError("还没有完成的检测；先运行 `sitecensus scan`")
+                raise LookupError("还没有完成的全面检测；先运行 sitecensus scan")
             judgement = latest_judgement(session, scan_id)
             if judgement is None:
                 raise LookupError(f"第 {scan_id} 次检测没有评分结果（检测未完成）；用 sitecensus scans 查看历次检测")
