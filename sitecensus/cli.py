@@ -324,7 +324,7 @@ def audit(target: str = typer.Argument(..., metavar="网址或单位", help="网
 @app.command()
 def rescore(scan_id: str = ScanIdArg, as_of: Optional[str] = AsOfOpt,
             profile: Optional[str] = ProfileOpt, as_json: bool = JsonOpt, config: Optional[Path] = ConfigOpt):
-    """按另一个监测时间点或评分方案重新评分一次旧检测（假设评分，不重新抓取）。
+    """按另一个监测时间点或评分方案重新评分（假设评分，不重新抓取）。
 
     结果写入输出目录下的 rescore/scan-编号-时间-方案/ 文件夹，不改动总览页面、问题单和整改台账。"""
     application = _app(config)
@@ -368,7 +368,7 @@ def scans(limit: int = typer.Option(20, "--limit", metavar="条数", show_defaul
 @app.command()
 def report(scan_id: Optional[str] = LatestScanArg,
            rejudge: bool = typer.Option(False, "--rejudge", metavar="",
-                                        help="先按现在的 units.yaml 和 settings.yaml（如新加的误报排除）重新评分，监测时间点和评分方案不变"),
+                                        help="先按现在的 units.yaml 和 settings.yaml 重新评分（如新加的误报排除）， 监测时间点和评分方案不变"),
            config: Optional[Path] = ConfigOpt):
     """重新生成问题单和总览页面。"""
     application, document = _stored(config, scan_id)
@@ -413,7 +413,9 @@ def bulletin(scan_id: Optional[str] = typer.Argument(None, metavar="检测编号
 @app.command()
 def inspect(url: str = typer.Argument(..., metavar="网址", help="要查看的页面网址"), as_json: bool = JsonOpt,
             config: Optional[Path] = ConfigOpt):
-    """显示爬虫从一个页面提取到的内容（页面类型、栏目与日期、链接、页脚标识、关停公告）。"""
+    """显示爬虫从一个页面读到的内容，用来查看某条规则为什么触发。
+
+    内容包括页面类型、栏目与日期、链接、页脚标识、关停公告。"""
     from sitecensus.inspect import inspect_page, show
     application = _app(config)
     try:
@@ -430,7 +432,9 @@ def inspect(url: str = typer.Argument(..., metavar="网址", help="要查看的�
 def rules(profile: Optional[str] = ProfileOpt,
           as_markdown: bool = typer.Option(False, "--markdown", metavar="", help="输出 docs/rules.md 的内容（全部评分方案）"),
           config: Optional[Path] = ConfigOpt):
-    """列出全部检测规则：代码、名称、类别、检查内容和评分方案中的数值。"""
+    """列出全部检测规则及评分方案中的数值。
+
+    每条规则的代码、名称、类别、检查内容和评分方案中的数值。"""
     from scoring.catalogue import markdown, rows
     try:
         cfg = load_config(config)
@@ -455,7 +459,9 @@ app.add_typer(forms_app, name="forms")
 
 @forms_app.callback(invoke_without_command=True)
 def forms(ctx: typer.Context, config: Optional[Path] = ConfigOpt):
-    """按 units.yaml 预填，生成每个单位的网站整合意见书（可打印）和汇总 Excel。"""
+    """生成每个单位的网站整合意见书（可打印）和汇总 Excel。
+
+    意见书按 units.yaml 预填。"""
     if ctx.invoked_subcommand:
         return
     from sitecensus.forms import render_forms
@@ -472,7 +478,9 @@ def forms(ctx: typer.Context, config: Optional[Path] = ConfigOpt):
 def forms_import(workbook: Path = typer.Argument(..., metavar="汇总表", help="各单位填回的汇总表（.xlsx，每个单位一行）"),
                  yes: bool = typer.Option(False, "--yes", metavar="", help="不再询问，直接写入 units.yaml"),
                  config: Optional[Path] = ConfigOpt):
-    """把填回的意见书汇总表导入 units.yaml：先显示改动，确认后才写入；有错误的行逐行指出，不写入。"""
+    """把填回的意见书汇总表导入 units.yaml。
+
+    先显示改动，确认后才写入；有错误的行逐行指出，不写入。"""
     from sitecensus.forms import apply_changes, read_workbook
     try:
         cfg = load_config(config)
@@ -522,7 +530,9 @@ def demo(out_dir: Path = typer.Option(Path("sitecensus-demo"), "--out", metavar=
 @app.command()
 def recheck(unit: str = typer.Argument(..., metavar="单位", help="units.yaml 中的单位名称"), as_of: Optional[str] = AsOfOpt,
             config: Optional[Path] = ConfigOpt):
-    """复查一个单位的未整改问题：只重新抓取问题所在页面并重新判断，更新整改状态和问题单。"""
+    """复查一个单位的未整改问题，更新整改状态和问题单。
+
+    只重新抓取问题所在页面（和首页）并重新判断；首页打不开时说明无法复查。"""
     application = _app(config)
     try:
         chosen, when = application.config.unit(unit), application.as_of(as_of)
@@ -558,7 +568,9 @@ def recheck(unit: str = typer.Argument(..., metavar="单位", help="units.yaml �
 def ignore(fingerprint: str = typer.Argument(..., metavar="问题编号", help="问题编号（问题单上的“编号”）"),
            reason: str = typer.Option(..., "--reason", metavar="说明", help="核实的情况（必填），会显示在问题单上"),
            config: Optional[Path] = ConfigOpt):
-    """把一个问题标记为已核实排除（误报）：不再计分，问题单上显示“已核实排除”及原因。"""
+    """把一个问题标记为已核实排除（误报），不再计分。
+
+    问题单上显示“已核实排除”及原因。"""
     if len(reason.strip()) < 2:
         _fail("--reason 请写明核实的情况（至少两个字）")
     _set_ignored(config, fingerprint, reason.strip())
@@ -596,7 +608,9 @@ def send(unit: list[str] = typer.Option(None, "--unit", metavar="单位", help="
          dry_run: bool = typer.Option(False, "--dry-run", metavar="", help="不发送，把邮件写成 .eml 文件"),
          force: bool = typer.Option(False, "--force", metavar="", help="已发送过的问题单也再发一次"),
          config: Optional[Path] = ConfigOpt):
-    """把最近一次检测的问题单发给各单位（正文为网页版，附 Word 版），并记录发送情况。"""
+    """把最近一次检测的问题单发给各单位，并记录发送情况。
+
+    邮件正文为网页版问题单，附 Word 版。"""
     from sitecensus.mail import send as deliver, sheets_of
     application, document = _stored(config, None)
     try:
@@ -627,7 +641,9 @@ def send(unit: list[str] = typer.Option(None, "--unit", metavar="单位", help="
 def serve(config: Optional[Path] = ConfigOpt,
           log_file: Optional[str] = typer.Option(None, "--log-file", metavar="文件",
                                                  help="日志文件（按大小轮转），默认见 settings.yaml 的 service.log_file")):
-    """作为服务长期运行：每周全面检测、定时首页可用性探测、每日刷新总览（Ctrl-C 或 SIGTERM 停止）。"""
+    """作为服务长期运行（Ctrl-C 或 SIGTERM 停止）。
+
+    每周全面检测、定时首页可用性探测、每日刷新总览。"""
     from sitecensus.service import serve as run_service
     directory = str(config_dir(config).resolve())
     try:
@@ -639,7 +655,9 @@ def serve(config: Optional[Path] = ConfigOpt,
 
 @app.command()
 def status(as_json: bool = JsonOpt, config: Optional[Path] = ConfigOpt):
-    """显示服务状态：计划任务及下次运行时间、最近一次检测、各网站近 7 天的可用性。"""
+    """显示服务状态、最近一次检测和各网站近 7 天的可用性。
+
+    包括计划任务及下次运行时间。"""
     from sitecensus.status import collect, show
     application = _app(config)
     facts = collect(application)
