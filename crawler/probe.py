@@ -38,7 +38,7 @@ class ProbeResult:
     body: bytes | None = None       # kept only when asked for, and only for HTML (a second try's page is read)
 
 
-def _error_class(exc: Exception) -> str:
+def error_class(exc: Exception) -> str:
     text = f"{type(exc).__name__} {exc}".lower()
     if isinstance(exc, AddressRefused):
         return exc.error
@@ -140,7 +140,7 @@ async def probe(client: httpx.AsyncClient, url: str, timeout: float, keep_html: 
     try:
         response, size, body, overflow = await asyncio.wait_for(_get(client, url, keep_html), timeout)
     except Exception as exc:  # noqa: BLE001 - every failure is a failed probe, classified
-        return ProbeResult(url, at, False, error=_error_class(exc), elapsed_ms=int((time.monotonic() - started) * 1000))
+        return ProbeResult(url, at, False, error=error_class(exc), elapsed_ms=int((time.monotonic() - started) * 1000))
     elapsed = int((time.monotonic() - started) * 1000)
     if response.status_code in BLOCKED_STATUS:  # the site refuses us, which says nothing of its availability
         return ProbeResult(url, at, False, response.status_code, f"blocked_{response.status_code}", elapsed, size)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scoring.findings import Evidence
-from scoring.links import _failure as failure_label
+from scoring.links import failure_label
 from scoring.registry import RULES, rule
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from scoring.findings import Evidence
 from scoring.hosts import listed
-from scoring.links import _failure as failure_label
+from scoring.links import failure_label
 from scoring.registry import RULES, rule
 
 

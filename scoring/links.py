@@ -11,7 +11,7 @@ _LABEL = {"dns": "域名无法解析", "connect": "无法连接", "timeout": "�
           "private_address": "内网或本机地址，按设置不访问", "not_listed": "地址未列入 crawl.hosts，按设置不访问"}
 
 
-def _failure(error: str | None, status: int | None) -> str:
+def failure_label(error: str | None, status: int | None) -> str:
     """A failed request in words: 访问超时, 无法连接, HTTP 404 ... (never the error class itself)."""
     if error in _LABEL:
         return _LABEL[error]
@@ -24,11 +24,11 @@ def _try(entry: dict) -> str:
     if entry.get("error") == "host_down":
         return "该网站其他链接重试仍失败，未再重试"
     limit = f"（限时 {entry['timeout_s']:g} 秒）" if entry.get("timeout_s") else ""
-    return _failure(entry.get("error"), entry.get("status")) + limit
+    return failure_label(entry.get("error"), entry.get("status")) + limit
 
 
 def describe(target) -> str:
-    what = _failure(target.error, target.status)
+    what = failure_label(target.error, target.status)
     if target.redirects:
         what += "（经 " + " → ".join(f"{r[1]}" for r in target.redirects) + " 跳转）"
     return what

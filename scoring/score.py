@@ -7,7 +7,7 @@ from fnmatch import fnmatch
 from scoring.certainty import content_unreadable, unverified_items
 from scoring.consolidation import closure_window, site_seen
 from scoring.findings import Finding
-from scoring.links import _failure as failure_label
+from scoring.links import failure_label
 from scoring.profile import Profile
 from scoring.rules import RULES
 from scoring.snapshot import SiteSnapshot

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from scoring.certainty import absence_judgeable
 from scoring.findings import Evidence
-from scoring.links import _failure as failure_label
+from scoring.links import failure_label
 from scoring.registry import RULES, rule
 from scoring.updates import category
 

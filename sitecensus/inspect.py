@@ -11,8 +11,9 @@ from rich.table import Table
 from crawler import families, render
 from crawler.extract.page import analyse_page
 from crawler.guard import AddressRefused
-from crawler.probe import GuardedSyncTransport
+from crawler.probe import GuardedSyncTransport, error_class
 from crawler.resolver import HostsMap
+from scoring.links import failure_label
 from sitecensus.config import Config
 from sitecensus.scan import extract_options, parse_as_of
 
@@ -34,7 +35,7 @@ def inspect_page(url: str, config: Config) -> dict:
         try:
             response = client.get(url)
         except FAILED as exc:
-            raise ValueError(f"无法打开 {url}：{type(exc).__name__} {exc}") from None
+            raise ValueError(f"无法打开 {url}：{failure_label(error_class(exc), None)}") from None
         today = parse_as_of(None, config.settings.timezone).date()
         is_home = httpx.URL(url).path in ("", "/", "/index.html", "/index.htm", "/index.shtml")
         options = extract_options(config.profile(), config.dictionaries)

@@ -176,7 +176,7 @@ def test_inspect_goes_where_a_scan_would_and_says_why_not(redirecting_site):
     base, _, seen = redirecting_site
     config = load_config(REPO / "config")
     assert inspect_page(base, config)["title"] == "首页"            # the page the user names is trusted
-    with pytest.raises(ValueError, match="无法打开.*PrivateAddress"):
+    with pytest.raises(ValueError, match="无法打开.*内网或本机地址"):
         inspect_page(base + "to-metadata", config)
     assert not [hop for hop in seen if "169.254" in hop[1]]
 
