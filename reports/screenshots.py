@@ -276,8 +276,9 @@ def _read_index(directory: Path) -> dict[str, dict] | None:
         return None
 
 
-def evidence_screenshots(config, document: dict, out_dir: Path) -> dict[str, Screenshot]:
-    """{fingerprint: picture} for the document's scan: taken at its first report, read from the index after."""
+def evidence_screenshots(config, document: dict, out_dir: Path, big_pages: set[str] = frozenset()) -> dict[str, Screenshot]:
+    """{fingerprint: picture} for the document's scan: taken at its first report, read from the index after.
+    Pages in `big_pages` (over sheets.screenshots.max_page_bytes) get none."""
     options = config.settings.sheets.screenshots
     directory = folder(out_dir, document["scan"]["id"])
     index = _read_index(directory)
@@ -288,13 +289,16 @@ def evidence_screenshots(config, document: dict, out_dir: Path) -> dict[str, Scr
         hosts_map = HostsMap.of(crawl, [s["url"] for s in document["sites"] if s.get("url")])
         browser = Browser(crawl.render.executable_path, options.timeout_seconds, options.concurrency,
                           dict(crawl.hosts), crawl.resolve_only_listed, hosts_map.guard)
-        shots = plan(document, options.max_per_scan)
+        planned = plan(document, options.max_per_scan)
+        shots = [shot for shot in planned if shot.page not in big_pages]
         started = time.monotonic()
         index = take(shots, directory, browser)
+        index.update({shot.fingerprint: {"page": shot.page, "error": "页面过大，未截图"}
+                      for shot in planned if shot.page in big_pages})
         directory.mkdir(parents=True, exist_ok=True)
         (directory / INDEX).write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
         taken = sum(1 for entry in index.values() if entry.get("file"))
-        log.info("证据截图：%d 张（计划 %d 张，失败 %d 张），用时 %.0f 秒", taken, len(shots), len(shots) - taken,
+        log.info("证据截图：%d 张（计划 %d 张，失败或页面过大 %d 张），用时 %.0f 秒", taken, len(planned), len(planned) - taken,
                  time.monotonic() - started)
         prune(directory.parent, options.keep_scans)
     return {fp: Screenshot(directory / entry["file"], entry.get("outlined", False)) for fp, entry in index.items()

@@ -237,6 +237,7 @@ class ScreenshotSettings(Strict):
     timeout_seconds: float = Field(20, gt=0)    # one page: load and picture; a page that takes longer gets none
     concurrency: int = Field(3, ge=1)           # pages open at once in the one browser
     keep_scans: int = Field(10, ge=1)           # the pictures of this many scans (and audits) are kept, older ones deleted
+    max_page_bytes: int = Field(2_000_000, gt=0)   # a bigger page gets no picture (a browser on a 9 MB page takes > 1 GB)
 
 
 class SheetSettings(Strict):

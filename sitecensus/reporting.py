@@ -15,7 +15,7 @@ from scoring.profile import Profile
 from sitecensus.availability import availability
 from sitecensus.config import Config
 from sitecensus.ledger import OPEN_STATUSES, add_working_days, history, previous_sheet, problems_of
-from sitecensus.store import Judgement, Problem, Result, Scan, Site
+from sitecensus.store import Judgement, Page, Problem, Result, Scan, Site
 
 
 def _day(value: datetime | None, tz: ZoneInfo) -> str | None:
@@ -83,6 +83,11 @@ def unit_history(session: Session, unit: str, tz: ZoneInfo) -> list[dict]:
     return rows
 
 
+def _big_pages(session: Session, scan_id: int, limit: int) -> set[str]:
+    return set(session.scalars(select(Page.url).join(Site, Site.id == Page.site_id)
+                               .where(Site.scan_id == scan_id, Page.bytes > limit)))
+
+
 def report_context(session: Session, config: Config, document: dict, availability_end: datetime,
                    profile: Profile) -> dict:
     tz = ZoneInfo(config.settings.timezone)
@@ -96,7 +101,9 @@ def report_context(session: Session, config: Config, document: dict, availabilit
                    if s.get("role", "site") != "portal"},
         "trend": trends(session, document["scan"]["id"], config.settings.sheets.trend_scans, tz),
         "history": {unit: unit_history(session, unit, tz) for unit in {s["unit"] for s in sites}},
-        "screenshots": evidence_screenshots(config, document, Path(config.settings.output_dir)),
+        "screenshots": evidence_screenshots(config, document, Path(config.settings.output_dir),
+                                            _big_pages(session, document["scan"]["id"],
+                                                       config.settings.sheets.screenshots.max_page_bytes)),
         "profile_title": profile.title,
         "printer": printer(config),
     }

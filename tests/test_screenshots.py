@@ -108,6 +108,15 @@ def test_the_bound_per_scan_holds(world, tmp_path):
     assert severities[first.fingerprint] == "veto"   # the bound keeps the vetoes first
 
 
+def test_a_page_too_big_for_a_picture_gets_none_and_says_why(world, tmp_path):
+    first, second = plan(world.document, 2)
+    shots = evidence_screenshots(_config(world, max_per_scan=2), world.document, tmp_path, big_pages={first.page})
+    index = json.loads((folder(tmp_path, world.document["scan"]["id"]) / INDEX).read_text(encoding="utf-8"))
+    assert index[first.fingerprint] == {"page": first.page, "error": "页面过大，未截图"}
+    assert first.fingerprint not in shots
+    assert (second.fingerprint in shots) == (second.page != first.page)
+
+
 def test_a_failing_browser_gives_no_picture_and_no_error(world, tmp_path, caplog):
     config = _config(world, max_per_scan=3, timeout_seconds=0.001)
     with caplog.at_level(logging.INFO, logger="sitecensus.screenshots"):
