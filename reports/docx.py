@@ -231,9 +231,11 @@ def _problems(document, part: dict, deadline: str | None) -> None:
     for group in part.get("groups") or []:
         label = group["severity_label"] + ("（暂定）" if group.get("provisional") else "")
         taken = f"，本指标扣 {group['taken']:g} 分{'（已达该项上限）' if group.get('capped') else ''}" if group.get("taken") else ""
-        document.add_heading(f"【{label}】{group['code']} {group.get('name') or ''}（{len(group['problems'])} 项{taken}）", level=4)
+        document.add_heading(f"【{label}】{group['code']} {group.get('name') or ''}（{group['total']} 项{taken}）", level=4)
         for problem in group["problems"]:
             _finding(document, problem, deadline)
+        if group.get("more"):
+            _note(document, f"另有 {group['more']} 项同类问题未在此列出，完整清单见检测结果工作簿（Excel）中以“{group['code']}”开头的工作表。")
 
 
 def _unverified(document, part: dict) -> None:

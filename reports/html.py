@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from reports.docx import write_docx
 from reports.pdf import PrintJob, write_pdfs
 from reports.screenshots import attach as attach_screenshots
-from reports.sheet import PLAN_LABELS, SEVERITY_LABELS, sheet_name, stem, unit_sheets, verdict_class
+from reports.sheet import MAX_LISTED, PLAN_LABELS, SEVERITY_LABELS, sheet_name, stem, unit_sheets, verdict_class
 from reports.svg import failure_timeline, score_trend
 from reports.xlsx import write_workbook
 from scoring.consolidation import STATE_ORDER
@@ -134,7 +134,8 @@ def _write_sheets(env: Environment, scan: dict, sites: list[dict], rule_names: d
                   folder: Path) -> list[PrintJob]:
     """One sheet per unit, HTML and DOCX; returns each one's print job, for the PDFs."""
     written = []
-    for sheet in unit_sheets(scan, sites, rule_names, context.get("ledger"), context.get("profile_title")):
+    for sheet in unit_sheets(scan, sites, rule_names, context.get("ledger"), context.get("profile_title"),
+                             context.get("max_listed", MAX_LISTED)):
         attach_screenshots(sheet, context.get("screenshots"), folder)
         html = env.get_template("sheet.html.j2").render(scan=scan, sheet=sheet, docx=f"{sheet['stem']}.docx",
                                                          pdf=f"{sheet['stem']}.pdf")

@@ -73,9 +73,14 @@ def _group(finding: dict, site: dict, rule_names: dict[str, str]) -> dict:
             "provisional": True, "problems": []}
 
 
-def groups(site: dict, rule_names: dict[str, str], ledger: dict | None) -> list[dict]:
+MAX_LISTED = 100   # problems listed per indicator (sheets.max_problems_per_indicator)
+
+
+def groups(site: dict, rule_names: dict[str, str], ledger: dict | None, max_listed: int = MAX_LISTED) -> list[dict]:
     """Findings grouped by indicator (rule code), vetoes first, then deductions, consolidation, advisories.
-    Points are shown after the indicator's cap; a group whose findings are all provisional is 暂定."""
+    Points are shown after the indicator's cap; a group whose findings are all provisional is 暂定. A group
+    lists its first `max_listed` problems and counts the rest (`total`, `more`): a site with 5,000 stale
+    columns must not make a 150 MB sheet; the workbook lists them all."""
     problems = (ledger or {}).get("problems", {})
     by_code: dict[str, dict] = {}
     for finding in site["findings"]:
@@ -86,6 +91,9 @@ def groups(site: dict, rule_names: dict[str, str], ledger: dict | None) -> list[
                                   "first_seen": entry.get("first_seen"), "deadline": entry.get("deadline"),
                                   "reopened": entry.get("reopened", 0),
                                   "points": shown_points(finding, site.get("indicators"))})
+    for group in by_code.values():
+        group["total"], group["more"] = len(group["problems"]), max(0, len(group["problems"]) - max_listed)
+        del group["problems"][max_listed:]
     order = {severity: i for i, severity in enumerate(SEVERITY_ORDER)}
     return sorted(by_code.values(), key=lambda g: (order[g["severity"]], g["code"]))
 
@@ -104,7 +112,7 @@ def column_rows(site: dict) -> list[dict]:
 
 
 def sheet_data(scan: dict, site: dict, rule_names: dict[str, str], ledger: dict | None = None,
-               profile_title: str | None = None) -> dict:
+               profile_title: str | None = None, max_listed: int = MAX_LISTED) -> dict:
     """One site's part of a sheet."""
     as_of = datetime.fromisoformat(scan["as_of"])
     counted = [f for f in site["findings"] if not f.get("silenced")]
@@ -117,7 +125,7 @@ def sheet_data(scan: dict, site: dict, rule_names: dict[str, str], ledger: dict 
         "score": site["score"], "plan": plan_text(site.get("plan")),
         "stats": site.get("stats") or {}, "note": site.get("note"), "consolidation": site.get("consolidation"),
         "indicators": indicator_rows(site, rule_names),
-        "groups": groups(site, rule_names, ledger),
+        "groups": groups(site, rule_names, ledger, max_listed),
         "counts": {"problems": len(counted), "vetoes": sum(1 for f in counted if f["severity"] == "veto" and not f.get("provisional")),
                    "silenced": len(site["findings"]) - len(counted)},
         "deadline": (ledger or {}).get("deadline"), "working_days": (ledger or {}).get("working_days"),
@@ -138,12 +146,12 @@ def notice_kind(sites: list[dict]) -> str:
 
 
 def unit_sheet(scan: dict, sites: list[dict], rule_names: dict[str, str], ledgers: dict | None = None,
-               profile_title: str | None = None) -> dict:
+               profile_title: str | None = None, max_listed: int = MAX_LISTED) -> dict:
     """One unit's sheet over its sites (its own site(s), its retained portal page). The top-level keys of
     the unit's first site are kept as they are, so a reader of one site's sheet still reads it; `sites`
     holds every site's part."""
     ledgers = ledgers or {}
-    parts = [sheet_data(scan, site, rule_names, ledgers.get((site["unit"], site["url"])), profile_title)
+    parts = [sheet_data(scan, site, rule_names, ledgers.get((site["unit"], site["url"])), profile_title, max_listed)
              for site in sites]
     kind = notice_kind(sites)
     deadline = next((p["deadline"] for p in parts if p["deadline"]), None) if kind == "rectify" else None
@@ -161,11 +169,11 @@ def unit_sheet(scan: dict, sites: list[dict], rule_names: dict[str, str], ledger
 
 
 def unit_sheets(scan: dict, sites: list[dict], rule_names: dict[str, str], ledgers: dict | None = None,
-                profile_title: str | None = None) -> Iterator[dict]:
+                profile_title: str | None = None, max_listed: int = MAX_LISTED) -> Iterator[dict]:
     """One sheet per unit, in the document's order, for every unit with a site that has an address."""
     by_unit: dict[str, list[dict]] = {}
     for site in sites:
         if site["url"]:
             by_unit.setdefault(site["unit"], []).append(site)
     for unit_sites in by_unit.values():
-        yield unit_sheet(scan, unit_sites, rule_names, ledgers, profile_title)
+        yield unit_sheet(scan, unit_sites, rule_names, ledgers, profile_title, max_listed)

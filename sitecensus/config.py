@@ -247,6 +247,7 @@ class SheetSettings(Strict):
     holidays: list[date] = []          # public holidays on weekdays (not working days)
     extra_workdays: list[date] = []    # weekend days that are working days (调休)
     trend_scans: int = Field(8, ge=2)  # the dashboard's trend covers this many scans
+    max_problems_per_indicator: int = Field(100, ge=1)   # listed on a sheet per indicator; the workbook has them all
     pdf: bool = True                   # an A4 PDF of each sheet, printed by crawl.render.executable_path
     screenshots: ScreenshotSettings = ScreenshotSettings()
 

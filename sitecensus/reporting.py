@@ -106,6 +106,7 @@ def report_context(session: Session, config: Config, document: dict, availabilit
                                                        config.settings.sheets.screenshots.max_page_bytes)),
         "profile_title": profile.title,
         "printer": printer(config),
+        "max_listed": config.settings.sheets.max_problems_per_indicator,
     }
 
 

@@ -214,13 +214,13 @@ def test_j5_j6_missing_entries_and_a_correct_page():
 def sheet_html(result) -> str:
     """The HTML problem sheet of a judged snapshot, as the reports render it."""
     from reports.html import _env
-    from reports.sheet import sheet_data
+    from reports.sheet import unit_sheet
     site = {"unit": "区测试局", "unit_kind": "部门", "url": "http://x.gov.cn/", "verdict": result.verdict,
             "vetoed": result.vetoed, "score": result.score, "findings": [f.to_dict() for f in result.findings],
             "indicators": result.indicators, "stats": {"pages": 1, "links": 0, "broken_links": 0, "columns": 0},
             "plan": {}, "note": result.note, "unverified": [], "columns": []}
     scan = {"id": 1, "as_of": AS_OF.isoformat(), "profile": "census2015"}
-    return _env().get_template("sheet.html.j2").render(scan=scan, site=site, sheet=sheet_data(scan, site, {}),
+    return _env().get_template("sheet.html.j2").render(scan=scan, site=site, sheet=unit_sheet(scan, [site], {}),
                                                         rule_names={}, docx=None)
 
 
@@ -229,3 +229,18 @@ def test_a_vetoed_sheet_shows_no_score_and_deductions_after_their_cap():
     html = sheet_html(judge(snapshot(columns, probes=probes(140, 140)), CENSUS))
     assert "—（单项否决，不计分）" in html and "扣分项不再计分" in html
     assert "扣 500 分" not in html and "扣 20 分" in html and "已达该项上限" in html   # D1: 100% of 140 probes
+
+
+def test_a_sheet_lists_a_bounded_number_of_problems_per_indicator_and_counts_the_rest():
+    from reports.html import _env
+    from reports.sheet import unit_sheet
+    result = judge(snapshot([column(f"通知公告{i}", 200) for i in range(7)]), CENSUS)
+    site = {"unit": "区测试局", "unit_kind": "部门", "url": "http://x.gov.cn/", "verdict": result.verdict,
+            "vetoed": result.vetoed, "score": result.score, "findings": [f.to_dict() for f in result.findings],
+            "indicators": result.indicators, "stats": {}, "plan": {}, "note": result.note, "unverified": [], "columns": []}
+    scan = {"id": 1, "as_of": AS_OF.isoformat(), "profile": "census2015"}
+    sheet = unit_sheet(scan, [site], {}, max_listed=2)
+    stale = next(g for g in sheet["groups"] if g["code"] == "D4")
+    assert (len(stale["problems"]), stale["total"], stale["more"]) == (2, 7, 5)
+    html = _env().get_template("sheet.html.j2").render(scan=scan, site=site, sheet=sheet, rule_names={}, docx=None)
+    assert "D4 （7 项" in html and "另有 5 项同类问题未在此列出" in html
