@@ -24,6 +24,26 @@ from sitecensus.store import Fetch, Page, Site, open_store
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _lean(write_config):
+    """Configs the tests write for themselves skip the sheet PDFs and evidence screenshots (seconds of Chromium
+    per scan that those tests do not read); the shared `world` scan and the tests of those deliverables keep
+    them (they use the original writer, bound above)."""
+    def write(*args, **kwargs) -> Path:
+        config = write_config(*args, **kwargs)
+        path = config / "settings.yaml"
+        settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+        sheets = settings.setdefault("sheets", {})
+        sheets["pdf"] = False
+        sheets.setdefault("screenshots", {})["enabled"] = False
+        path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+        return config
+    return write
+
+
+import sitecensus.demo as _demo  # noqa: E402 - test modules import write_demo_config after this conftest
+_demo.write_demo_config = _lean(write_demo_config)
+
+
 def _fresh(start, step, n):
     return [start + step * i for i in range(n)]
 
