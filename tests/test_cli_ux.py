@@ -91,7 +91,7 @@ def test_rescore_is_a_what_if_in_its_own_folder(world, tmp_path):
     exported = run_cli("export", "--json", config=config, check=True).stdout
     assert world.as_of.strftime("%Y-%m-%dT%H:%M") in exported and later not in exported
     listed = run_cli("scans", config=config, check=True).stdout
-    row = next(line for line in listed.splitlines() if re.search(rf"│\s*{scan_id}\s*│", line))
+    row = next(line for line in listed.splitlines() if re.match(rf"\s*│\s*{scan_id}\s*│", line))   # the id column
     assert "全面检测" in row and "已完成" in row and world.as_of.strftime("%Y-%m-%d %H:%M") in row
     assert world.document["scan"]["profile"] in row
     units = len({s["unit"] for s in world.document["sites"] if s.get("role", "site") != "portal"})
