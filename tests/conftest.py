@@ -60,6 +60,19 @@ def test_specs() -> list[SiteSpec]:
     ]
 
 
+def loopback_config(directory: Path, portal_url: str, today, crawl: dict | None = None,
+                    probes: dict | None = None) -> Path:
+    """The demo config for sites a test serves itself: the portal (and platform stand-in) at `portal_url`,
+    the store and reports under `directory`, `crawl` and `probes` settings on top (one probe by default)."""
+    config = _demo.write_demo_config(directory / "config", {"portal": portal_url, "external": portal_url}, today,
+                                     directory / "out", [])   # the lean writer (see _lean)
+    settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
+    settings["crawl"].update(crawl or {})
+    settings["probes"].update({"per_scan": 1, **(probes or {})})
+    (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    return config
+
+
 def self_signed(directory: Path, not_after: datetime, common_name: str = "127.0.0.1",
                 ip_san: str | None = None) -> tuple[ssl.SSLContext, Path]:
     """A self-signed certificate (its own CA) and a server context using it, for TLS on 127.0.0.1."""

@@ -12,9 +12,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from conftest import run_cli
+from conftest import loopback_config, run_cli
 from crawler.traps import CALENDAR, LONG, REPEAT, TrapGuard
-from sitecensus.demo import write_demo_config
 from sitecensus.demo.server import DemoServer, Reply
 from sitecensus.store import Scan, Site, open_store
 
@@ -138,12 +137,7 @@ def scan_of(base, servers: dict[str, Counting], crawl: dict) -> tuple[dict, floa
     portal = DemoServer()
     portal.serve(type(portal.handler.files)(fallback=html("北仑之窗", "北仑之窗")))
     try:
-        config = write_demo_config(base / "config", {"portal": portal.base_url, "external": portal.base_url},
-                                   as_of.date(), base / "out", [])
-        settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
-        settings["crawl"].update(crawl)
-        settings["probes"].update(per_scan=1)
-        (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+        config = loopback_config(base, portal.base_url, as_of.date(), crawl)
         register = yaml.safe_load((config / "units.yaml").read_text(encoding="utf-8"))
         for unit in register["units"]:
             key = next((k for k, name in UNITS.items() if name == unit["name"]), None)

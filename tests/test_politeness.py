@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from conftest import run_cli
-from sitecensus.demo import write_demo_config
+from conftest import loopback_config, run_cli
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
 
 UNIT = "区交通运输局"
@@ -48,12 +47,7 @@ def scan_with(tmp_path, crawl: dict) -> Gauge:
     portal.serve(SiteFiles(fallback=Reply(200, "<html><body>北仑之窗</body></html>".encode())))
     site.serve(SiteFiles(handlers=pages))
     try:
-        config = write_demo_config(tmp_path / "config", {"portal": portal.base_url, "external": portal.base_url},
-                                   as_of.date(), tmp_path / "out", [])
-        settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
-        settings["crawl"].update(crawl)
-        settings["probes"].update(per_scan=1)
-        (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+        config = loopback_config(tmp_path, portal.base_url, as_of.date(), crawl)
         register = yaml.safe_load((config / "units.yaml").read_text(encoding="utf-8"))
         register["units"] = [u for u in register["units"] if u["name"] == UNIT]
         register["units"][0]["urls"] = [site.base_url]
