@@ -61,19 +61,38 @@ def _sheet(world, unit: str) -> Path:
     return found[0]
 
 
+def _docx_text(path: Path) -> str:
+    document = Document(path)
+    parts = [p.text for p in document.paragraphs]
+    parts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    parts += [p.text for section in document.sections for p in (*section.header.paragraphs, *section.footer.paragraphs)]
+    return " ".join(parts)
+
+
+def _xlsx_text(path: Path) -> str:
+    from openpyxl import load_workbook
+    workbook = load_workbook(path, read_only=True)
+    return " ".join([*workbook.sheetnames, *(str(value) for sheet in workbook for row in sheet.iter_rows(values_only=True)
+                                             for value in row if value is not None and not hasattr(value, "year"))])
+
+
 def test_no_code_words_or_reprs_in_any_page(world):
+    """Every rendered page, Word sheet and the workbook: what a reader sees is Chinese and web terms only."""
     pages = _pages(world)
     assert len(pages) > 20
+    texts = {path.name: _text(path) for path in pages}
+    texts.update({path.name: _docx_text(path) for path in (world.out / "sheets").glob("*.docx")})
+    texts.update({path.name: _xlsx_text(path) for path in world.out.glob("*.xlsx")})
+    assert any(name.endswith(".docx") for name in texts) and any(name.endswith(".xlsx") for name in texts)
     leaks = {}
-    for path in pages:
-        text = _text(path)
+    for name, text in texts.items():
         plain = text
         for pattern in NOT_WORDS:
             plain = re.sub(pattern, " ", plain)
         found = [m.group() for m in CODE_WORDS.finditer(text)]
         found += sorted(set(re.findall(r"[A-Za-z][A-Za-z_]{2,}", plain)) - ALLOWED)
         if found:
-            leaks[path.name] = found
+            leaks[name] = found
     assert not leaks
 
 
