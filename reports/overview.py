@@ -3,16 +3,10 @@ two never disagree — each unit's verdict over its site and its retained portal
 of roles and severities, indicator names."""
 from __future__ import annotations
 
-from reports.sheet import SEVERITY_LABELS
+from reports.sheet import SEVERITY_LABELS, SEVERITY_ORDER, severity_of  # noqa: F401 - one definition, shared
 
 ROLE_LABELS = {"site": "本单位网站", "portal_page": "门户网站保留页面", "portal": "门户网站"}
 UNREGISTERED_ROLE = "疑似未登记网站"
-SEVERITY_ORDER = ("veto", "deduction", "consolidation", "advisory")
-
-
-def severity_of(finding: dict) -> str:
-    """The finding's kind as the sheets group it: consolidation rules (J*) apart from the advisories."""
-    return "consolidation" if finding["code"].startswith("J") else finding["severity"]
 
 
 def severity_label(finding: dict) -> str:

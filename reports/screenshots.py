@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from crawler.guard import host_name, ip_of
 from crawler.render import LAUNCH_ARGS, host_resolver_rules, settle
 from crawler.resolver import HostsMap
+from reports.sheet import SEVERITY_ORDER
 
 log = logging.getLogger("sitecensus.screenshots")
 
@@ -37,7 +38,7 @@ VIEWPORT = {"width": 1280, "height": 900}
 LAUNCH_TIMEOUT_MS = 30_000
 # Findings about the site as a whole (availability, domain name, HTTPS, deregistration): no page shows them.
 SITE_LEVEL = frozenset({"V1", "D1", "G2", "G4", "J4"})
-SEVERITY_ORDER = {"veto": 0, "deduction": 1, "advisory": 2}
+RANK = {severity: i for i, severity in enumerate(SEVERITY_ORDER)}
 LIST_CODES = frozenset({"V2", "V3", "D3", "D4"})   # stale columns: outline the dated lists
 FOOTER_CODES = frozenset({"G1", "G3"})             # identifiers missing or wrong: outline the footer
 _QUOTED = re.compile(r"“([^“”]{4,})")
@@ -97,7 +98,7 @@ def shot_of(finding: dict) -> Shot | None:
 def plan(document: dict, limit: int) -> list[Shot]:
     """Up to `limit` shots, vetoes first, then deductions and the rest, in the document's order."""
     findings = [f for site in document["sites"] for f in site["findings"] if not f.get("silenced")]
-    findings.sort(key=lambda f: SEVERITY_ORDER.get(f["severity"], 9))
+    findings.sort(key=lambda f: RANK.get(f["severity"], len(RANK)))
     shots = {}
     for finding in findings:
         shot = shot_of(finding)

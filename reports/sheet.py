@@ -44,7 +44,8 @@ def verdict_class(verdict: str | None) -> str:
     return {"合格": "pass", "已关停": "pass", "不合格": "fail"}.get(verdict or "", "muted")
 
 
-def _severity(finding: dict) -> str:
+def severity_of(finding: dict) -> str:
+    """The finding's kind as the sheets group it: consolidation rules (J*) apart from the advisories."""
     return "consolidation" if finding["code"].startswith("J") else finding["severity"]
 
 
@@ -67,8 +68,8 @@ def shown_points(finding: dict, indicators: dict | None) -> float:
 def _group(finding: dict, site: dict, rule_names: dict[str, str]) -> dict:
     indicator = (site.get("indicators") or {}).get(finding["code"], {})
     cap = indicator.get("cap")
-    return {"code": finding["code"], "name": rule_names.get(finding["code"], ""), "severity": _severity(finding),
-            "severity_label": SEVERITY_LABELS[_severity(finding)], "taken": indicator.get("taken"),
+    return {"code": finding["code"], "name": rule_names.get(finding["code"], ""), "severity": severity_of(finding),
+            "severity_label": SEVERITY_LABELS[severity_of(finding)], "taken": indicator.get("taken"),
             "capped": cap is not None and indicator.get("points", 0) > cap,   # shown as （已达该项上限）
             "provisional": True, "problems": []}
 
