@@ -27,7 +27,9 @@ COLUMNS = [("工作动态", "xwdt/gzdt", 1), ("部门动态", "xwdt/bmdt", 2), (
            ("人事信息", "zwgk/rsxx", 12), ("领导信箱", "hdjl/ldxx", 6), ("网上调查", "hdjl/wsdc", 8),
            ("在线访谈", "hdjl/zxft", 7), ("图片新闻", "xwdt/tpxw", 3)]
 ARTICLES_PER_COLUMN = 40   # 9 columns x (40 articles + 4 list pages + the column's own address) + home ≈ 400 pages
-AUDIT_SECONDS = 10         # issue 11: "an audit of a 400-page loopback site in under 10 s"
+# Issue 11 asks for under 10 s (measured 5.8–6.6 s on an idle 2-core machine, see README). The test holds a
+# bound a busy CI machine cannot break by accident but the old polite crawl (60–70 s, 0.5 s per request) would.
+AUDIT_SECONDS = 30
 
 
 def big_site(today: date, base: str, external: str, portal: str, dead: str):
