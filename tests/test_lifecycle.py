@@ -110,13 +110,20 @@ def test_kill_9_at_any_moment_of_a_scan(sites, tmp_path):
     unfinished_sql = ("select id from scans s where status = 'running' or "
                       "(status = 'done' and not exists (select 1 from judgements j where j.scan_id = s.id))")
     left: set[int] = set()
-    for delay in (0.3, 1.0, 2.0, 3.0, 4.0, 5.5, 7.0):
+    last_id = "select coalesce(max(id), 0) from scans"
+    # two kills timed from the start (while importing), the rest from the moment the scan registers: a slow,
+    # loaded machine may take longer than a fixed delay just to import, and then no kill would land mid-scan
+    for delay, from_registration in ((0.3, False), (1.0, False), (0.0, True), (0.5, True), (1.5, True),
+                                     (3.0, True), (5.0, True)):
+        prior = count(config, last_id)
         scan = start_scan(config)
+        if from_registration:
+            wait_for(lambda: count(config, last_id) > prior or scan.poll() is not None, 120, "the scan to register")
         time.sleep(delay)
         scan.kill()
         scan.communicate(timeout=30)
-        assert db_rows(config, "PRAGMA integrity_check") == [("ok",)], f"killed after {delay} s"
-        assert scan_snapshot(config, done_id) == before, f"killed after {delay} s"
+        assert db_rows(config, "PRAGMA integrity_check") == [("ok",)], f"killed {delay} s in"
+        assert scan_snapshot(config, done_id) == before, f"killed {delay} s in"
         left |= {scan_id for scan_id, in db_rows(config, unfinished_sql)}
     assert left, "some kills came in the middle of a scan"
     unmarked = {scan_id for scan_id, in db_rows(config, unfinished_sql)}
