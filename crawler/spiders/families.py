@@ -27,8 +27,8 @@ class FamilyPass:
 
 
 class FamilyCrawling:
-    """Mixed into SiteSpider. Needs: crawl_claimed, parsed, registry, max_pages, reference, options,
-    site_key, _request, _fetch, _follow, on_error, parse_page."""
+    """Mixed into SiteSpider. Needs: crawl_claimed, parsed, done_before, _claim_check, registry, max_pages,
+    reference, options, site_key, _request, _fetch, _follow, on_error, parse_page."""
 
     def _setup_families(self, settings) -> None:
         self.families_enabled = frozenset(settings.getlist("SITECENSUS_FAMILIES", list(families.ALL)))
@@ -57,8 +57,7 @@ class FamilyCrawling:
             waiting = self.include_waiters.setdefault(request.url, [])
             waiting.append(response)
             if len(waiting) == 1:   # the first page to need it asks for it
-                first_check = request.url not in self.registry.claimed
-                self.registry.claimed.add(request.url)
+                first_check = self._claim_check(request.url)
                 yield scrapy.Request(request.url, callback=self.on_include, errback=self.on_include_error,
                                      dont_filter=True, headers={"Referer": response.url},
                                      meta={"download_slot": netloc(request.url), "first_url": request.url,
@@ -100,6 +99,8 @@ class FamilyCrawling:
             if netloc(request.url) not in self.netlocs or len(self.crawl_claimed) >= self.max_pages:
                 continue
             self.crawl_claimed.add(claim)
+            if request.method != "POST" and request.url in self.done_before:
+                continue   # fetched before the site was resumed (a POST's form is not stored: asked again)
             if request.kind == "page":   # a list page only a script names: crawled like any other
                 yield self._request(request.url, self.parse_page, depth, referrer)
                 continue

@@ -18,6 +18,7 @@ from scrapy.exceptions import StopDownload
 from crawler.extract.links import netloc
 from crawler.extract.page import ExtractOptions, analyse_page
 from crawler.items import FetchItem, PageItem
+from crawler.registry import ScanRegistry
 from crawler.spiders.families import FamilyCrawling
 from crawler.traps import TrapGuard
 from crawler import render
@@ -53,24 +54,13 @@ def outcome_of(status: int | None) -> str:
     return "ok"
 
 
-class ScanRegistry:
-    """Shared by the spiders of one scan: each link target is requested once, by one spider."""
-
-    def __init__(self, site_netlocs: set[str] | None = None, destination_netlocs: set[str] | None = None):
-        self.claimed: set[str] = set()
-        self.site_netlocs = site_netlocs or set()
-        # Where closed sites send visitors (the district portal): a home page redirected there is
-        # recorded as migrated, and the destination is not crawled as if it were the unit's site.
-        self.destination_netlocs = destination_netlocs or set()
-
-
 class SiteSpider(FamilyCrawling, scrapy.Spider):
     name = "site"
     custom_settings: dict = {}
 
     def __init__(self, url: str, site_key: str | None = None, reference_date: str | None = None,
                  options: ExtractOptions | None = None, sink=None, registry: ScanRegistry | None = None,
-                 max_depth: int | None = None, also: list[str] | None = None, **kwargs):
+                 max_depth: int | None = None, also: list[str] | None = None, resume=None, **kwargs):
         super().__init__(**kwargs)
         self.start_url = url
         self.site_key = site_key or url
@@ -80,7 +70,10 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         self.sink = sink
         self.registry = registry or ScanRegistry({netloc(url)})
         self.crawl_claimed: set[str] = set()
+        self.checked: set[str] = set()   # link targets this spider asked the registry about: never twice
         self.parsed: set[str] = set()
+        self.resume = resume              # sitecensus.resume.SiteResume: what the store holds of this site
+        self.done_before: set[str] = resume.fetched if resume else set()   # requested before: never again
         self.depth_override = max_depth  # a retained portal page: that page and its links only
         self.also = [u for u in (also or []) if netloc(u) in self.netlocs and u != url]   # a re-check's pages
         # Budget counters (reported when the spider closes): distinct URLs, so a link on every page counts once
@@ -137,11 +130,41 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
 
     async def start(self):
         self.crawl_claimed.add(self.start_url)
-        yield self._request(self.start_url, self.parse_page, depth=0, referrer=None, is_home=True)
+        if self.start_url not in self.done_before:
+            yield self._request(self.start_url, self.parse_page, depth=0, referrer=None, is_home=True)
         for url in self.also:
             if url not in self.crawl_claimed:
                 self.crawl_claimed.add(url)
-                yield self._request(url, self.parse_page, depth=0, referrer=None)
+                if url not in self.done_before:
+                    yield self._request(url, self.parse_page, depth=0, referrer=None)
+        if self.resume is not None:
+            for request in self._replay(self.resume):
+                yield request
+
+    def _replay(self, resume):
+        """Take the site up where the store left it: follow the stored pages' stored links again, in depth
+        order, so that the frontier, the claims and the budget counters are what they were; `_follow`
+        requests nothing that was requested before (done_before). Not replayed: the requests CMS families
+        (crawler/families) made from a stored page, since its body is not stored; a list page or data
+        answer they had not fetched yet is not crawled in the resumed run."""
+        if resume.home_final_url:
+            self._adopt_home_host(netloc(resume.home_final_url))
+        self.parsed.update(page.url for page in resume.pages)
+        for page in resume.pages:
+            if page.is_home and not resume.home_ok:
+                continue   # a home page that failed or was blocked: its links were never followed
+            yield from self._follow(page, page.url, page.depth)
+
+    def _adopt_home_host(self, final_host: str) -> None:
+        if final_host not in self.netlocs and final_host not in self.registry.destination_netlocs:
+            self.netlocs.add(final_host)  # http -> https, bare -> www, or the site's new address
+
+    def _claim_check(self, url: str) -> bool:
+        """A link target outside _follow (a family's script): True when this spider should report its fetch."""
+        if url in self.checked:
+            return False
+        self.checked.add(url)
+        return self.registry.claim(url, self.site_key) and url not in self.done_before
 
     # ------------------------------------------------------------ requests
 
@@ -153,20 +176,22 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
 
     def _follow(self, facts, response_url: str, depth: int):
         """Crawl the site's pages, check every other target once, within the site's budgets; trap URLs
-        are never requested. Each link costs a few set lookups; links past the page's cap were never read."""
+        are never requested, nor what this site requested before it was resumed. `facts` needs `links`
+        (url, kind) and `links_unread`: a page's facts, or a stored page (sitecensus/resume.py). Each link
+        costs a few set lookups; links past the page's cap were never read."""
         self.links_unread += facts.links_unread
-        claimed = self.registry.claimed
+        checked, elsewhere, site = self.checked, self.registry.claimed_elsewhere, self.site_key
         for link in facts.links:
             url = link.url
             if url in self.crawl_claimed or url in self.trapped or (
-                    link.kind != "page" and (url in claimed or url in self.checks_left)):
+                    link.kind != "page" and (url in checked or url in self.checks_left or elsewhere(url, site))):
                 continue   # seen: a page's own links repeat on every page
             here = netloc(url)
             internal = here in self.netlocs
             if not internal and (here in self.registry.site_netlocs or not self.check_external):
                 continue  # another spider of this scan crawls that site
             crawlable = internal and link.kind == "page" and depth + 1 <= self.max_depth
-            if not crawlable and url in claimed:
+            if not crawlable and (url in checked or elsewhere(url, site)):
                 continue
             trap = self.traps.reason(url)
             if trap:
@@ -175,17 +200,21 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
             if crawlable:
                 if len(self.crawl_claimed) < self.max_pages:
                     self.crawl_claimed.add(url)
-                    yield self._request(url, self.parse_page, depth + 1, response_url)
+                    if url not in self.done_before:
+                        yield self._request(url, self.parse_page, depth + 1, response_url)
                     continue
                 self.pages_left.add(url)   # past the page budget: checked as a link target instead
-                if url in claimed:
+                if url in checked or elsewhere(url, site):
                     continue
             if self.link_checks >= self.max_link_checks:
                 self.checks_left.add(url)
                 continue
+            checked.add(url)
+            if not self.registry.claim(url, site):
+                continue   # another site claimed it first (another worker's, unknown here until asked)
             self.link_checks += 1
-            claimed.add(url)
-            yield self._request(url, self.on_checked, depth + 1, response_url, method="HEAD", check_only=True)
+            if url not in self.done_before:
+                yield self._request(url, self.on_checked, depth + 1, response_url, method="HEAD", check_only=True)
 
     # ------------------------------------------------------------ responses
 
@@ -206,8 +235,8 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         meta = response.meta
         is_home = meta.get("is_home", False)
         final_host = netloc(response.url)
-        if is_home and final_host not in self.netlocs and final_host not in self.registry.destination_netlocs:
-            self.netlocs.add(final_host)  # http -> https, bare -> www, or the site's new address
+        if is_home:
+            self._adopt_home_host(final_host)
         ctype = _ctype(response) or ""
         is_html = (not ctype or ctype.startswith(_HTML_TYPES)) and response.request.method == "GET"
         if not is_html or final_host not in self.netlocs or response.url in self.parsed:

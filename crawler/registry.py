@@ -1,0 +1,69 @@
+"""The scan's "check each link target once" registry: which site checks which link target.
+
+`ScanRegistry` holds it in memory for the spiders of one process; `RedisScanRegistry` holds it in a
+Redis hash (url -> site key, HSETNX) so that the workers of one scan share it. A site may claim again
+what it claimed before (a site resumed after its worker died checks what it had claimed), never what
+another site claimed. Spiders keep their own set of what they asked about, so each URL costs them
+at most one question; the Redis registry also remembers every answer (one round trip per URL per
+process).
+"""
+from __future__ import annotations
+
+
+class ScanRegistry:
+    """In memory, shared by the spiders of one process."""
+
+    def __init__(self, site_netlocs: set[str] | None = None, destination_netlocs: set[str] | None = None):
+        self.owners: dict[str, str] = {}   # link target -> the site key that checks it
+        self.site_netlocs = site_netlocs or set()
+        # Where closed sites send visitors (the district portal): a home page redirected there is
+        # recorded as migrated, and the destination is not crawled as if it were the unit's site.
+        self.destination_netlocs = destination_netlocs or set()
+
+    def claim(self, url: str, site_key: str) -> bool:
+        """True when `site_key` should check `url`: nobody had claimed it, or this same site had."""
+        return self.owners.setdefault(url, site_key) == site_key
+
+    def claimed_elsewhere(self, url: str, site_key: str) -> bool:
+        """Known (without asking anyone) to be checked by another site."""
+        owner = self.owners.get(url)
+        return owner is not None and owner != site_key
+
+
+class RedisScanRegistry(ScanRegistry):
+    """The same registry in Redis, for every worker of scan `scan_id`; `owners` caches the answers."""
+
+    def __init__(self, server, scan_id: int | str, site_netlocs: set[str] | None = None,
+                 destination_netlocs: set[str] | None = None):
+        super().__init__(site_netlocs, destination_netlocs)
+        self.server = server
+        self.key = claims_key(scan_id)
+
+    @classmethod
+    def from_url(cls, redis_url: str, scan_id: int | str, site_netlocs: set[str] | None = None,
+                 destination_netlocs: set[str] | None = None) -> "RedisScanRegistry":
+        return cls(connect(redis_url), scan_id, site_netlocs, destination_netlocs)
+
+    def claim(self, url: str, site_key: str) -> bool:
+        owner = self.owners.get(url)
+        if owner is None:
+            pipe = self.server.pipeline(transaction=False)
+            pipe.hsetnx(self.key, url, site_key)
+            pipe.hget(self.key, url)   # the owner, whoever set it: one round trip for both
+            owner = _text(pipe.execute()[1])
+            self.owners[url] = owner
+        return owner == site_key
+
+
+def claims_key(scan_id: int | str) -> str:
+    return f"sitecensus:{scan_id}:claimed"
+
+
+def connect(redis_url: str):
+    """A Redis client as scrapy-redis makes it (its scheduler and queues share the server)."""
+    from scrapy_redis.connection import get_redis
+    return get_redis(url=redis_url)
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
