@@ -25,7 +25,7 @@ from reports.overview import (ROLE_LABELS, by_severity, counted, indicator, prob
                               severity_of, unit_verdicts)
 from sitecensus.export import full_document
 from sitecensus.ledger import FIXED, NEW, OPEN_STATUSES, REOPENED
-from sitecensus.store import Problem, ProblemEvent, Scan, latest_judgement
+from sitecensus.store import Problem, ProblemEvent, Scan, bytewise, latest_judgement
 
 TITLE = "关于全区政府网站检测情况的通报"
 OFFICE = "区委区政府电子政务办"
@@ -74,7 +74,7 @@ def _moves(session: Session, after: int | None, upto: int) -> list[dict]:
 def _overdue(session: Session, as_of: date) -> list[dict]:
     rows = session.scalars(select(Problem).where(Problem.status.in_(OPEN_STATUSES), Problem.ignored_reason.is_(None),
                                                  Problem.deadline < as_of.isoformat())
-                           .order_by(Problem.unit, Problem.deadline))
+                           .order_by(bytewise(Problem.unit), Problem.deadline, Problem.id))
     return [{"unit": p.unit, "code": p.code, "title": p.title, "status": p.status, "deadline": p.deadline,
              "first_seen": p.first_seen_at.date().isoformat() if p.first_seen_at else ""} for p in rows]
 

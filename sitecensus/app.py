@@ -122,10 +122,11 @@ class App:
         """The scan's own sites whose home page was not read (down, refused, an error page): {url: why}."""
         with self.sessions() as session:
             sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.role == "site",
-                                                       Site.url.is_not(None))).all()
+                                                       Site.url.is_not(None)).order_by(Site.id)).all()
             unread = {}
             for site in sites:
-                home = session.scalar(select(Page).where(Page.site_id == site.id, Page.is_home.is_(True)).limit(1))
+                home = session.scalar(select(Page).where(Page.site_id == site.id, Page.is_home.is_(True))
+                                      .order_by(Page.id).limit(1))
                 if home is None or not home.status or home.status >= 400:
                     result = session.scalar(select(Result).where(Result.judgement_id == judgement_id,
                                                                  Result.site_id == site.id))

@@ -18,16 +18,18 @@ from scoring.updates import category
 from scoring.snapshot import (ColumnFact, Context, CrawlBudget, Home, LinkFact, PageNote, Plan, ProbeFact,
                               SiteSnapshot, Target)
 from sitecensus.config import Config
-from sitecensus.store import Column, Fetch, Judgement, Link, Page, Probe, Problem, Result, Scan, Site
+from sitecensus.store import Column, Fetch, Judgement, Link, Page, Probe, Problem, Result, Scan, Site, bytewise
 
 UNREGISTERED = "未登记网站"
 
 
 def _home(session: Session, site: Site) -> tuple[Home | None, dict]:
     """The home page's fetch and, when it was parsed, its facts."""
-    page = session.scalar(select(Page).where(Page.site_id == site.id, Page.is_home.is_(True)).limit(1))
+    page = session.scalar(select(Page).where(Page.site_id == site.id, Page.is_home.is_(True))
+                          .order_by(Page.id).limit(1))
     facts = page.facts if page else {}
-    fetch = session.scalar(select(Fetch).where(Fetch.site_id == site.id, Fetch.url == site.url).limit(1))
+    fetch = session.scalar(select(Fetch).where(Fetch.site_id == site.id, Fetch.url == site.url)
+                           .order_by(Fetch.id).limit(1))
     if fetch is None:
         return None, facts
     items = [item for group in facts.get("groups", []) for item in group["items"]]
@@ -43,7 +45,7 @@ def _targets(session: Session, site: Site, home_urls: set[str]) -> list[Target]:
                Fetch.tries)
         .join(Fetch, (Fetch.scan_id == site.scan_id) & (Fetch.url == Link.target))
         .where(Link.site_id == site.id, Fetch.outcome != "ok")
-        .order_by(Link.id))
+        .order_by(Link.id, Fetch.id))
     own = netloc(site.url)
     targets: dict[str, Target] = {}
     for target, source, kind, outcome, status, error, redirects, tries in rows:
@@ -59,7 +61,7 @@ def _targets(session: Session, site: Site, home_urls: set[str]) -> list[Target]:
 
 def _columns(session: Session, site: Site) -> list[ColumnFact]:
     out = []
-    for row in session.scalars(select(Column).where(Column.site_id == site.id)):
+    for row in session.scalars(select(Column).where(Column.site_id == site.id).order_by(Column.id)):
         d = row.data
         out.append(ColumnFact(url=d["url"], name=d["name"], from_home=d["from_home"], item_count=d["item_count"],
                               dated_count=d["dated_count"],
@@ -73,7 +75,7 @@ def _probes(session: Session, site: Site, as_of: datetime, days: int) -> list[Pr
     """Probes of the window before the check time, and the scan's own probes (taken just after it)."""
     rows = session.scalars(select(Probe).where(
         Probe.url == site.url, Probe.at >= as_of - timedelta(days=days),
-        (Probe.at <= as_of) | (Probe.scan_id == site.scan_id)))
+        (Probe.at <= as_of) | (Probe.scan_id == site.scan_id)).order_by(Probe.at, Probe.id))
     return [ProbeFact(at=p.at, ok=p.ok, status=p.status, error=p.error) for p in rows]
 
 
@@ -82,7 +84,7 @@ _NOTE_LISTS = (("text_hits", None), ("personal_data", None), ("hidden_links", "h
 
 def _page_facts(session: Session, site: Site, snap: SiteSnapshot) -> None:
     """Per-page observations: V4/S2 hits, hidden links, service guides, article dates."""
-    for url, facts in session.execute(select(Page.url, Page.facts).where(Page.site_id == site.id)):
+    for url, facts in session.execute(select(Page.url, Page.facts).where(Page.site_id == site.id).order_by(Page.id)):
         for key, kind in _NOTE_LISTS:
             snap.notes += [PageNote(url, kind or hit["kind"], hit) for hit in facts.get(key) or []]
         if facts.get("guide_labels"):
@@ -99,15 +101,21 @@ def _service_links(session: Session, site: Site, keywords: list[str]) -> list[Li
                Fetch.content_type, Page.title)
         .outerjoin(Fetch, (Fetch.scan_id == site.scan_id) & (Fetch.url == Link.target))
         .outerjoin(Page, (Page.site_id == site.id) & (Page.url == Link.source))
-        .where(Link.site_id == site.id, wanted))
+        .where(Link.site_id == site.id, wanted).order_by(Link.id, Fetch.id, Page.id))
     return [LinkFact(*row[:8], source_title=row[8] or "") for row in rows]
 
 
 def _link_hosts(session: Session, site: Site) -> dict[str, LinkFact]:
+    """Each host's first target (in code point order), with the link to it from the first page that has one
+    (what SQLite's bare columns beside min() gave; portable SQL: the first row of each target's window)."""
     hosts: dict[str, LinkFact] = {}
-    rows = session.execute(select(Link.target, func.min(Link.source), Link.kind, Link.text, Fetch.outcome, Fetch.status)
-                           .outerjoin(Fetch, (Fetch.scan_id == site.scan_id) & (Fetch.url == Link.target))
-                           .where(Link.site_id == site.id).group_by(Link.target))
+    first = func.row_number().over(partition_by=Link.target,
+                                   order_by=(bytewise(Link.source), Link.id, Fetch.id)).label("n")
+    links = (select(Link.target, Link.source, Link.kind, Link.text, Fetch.outcome, Fetch.status, first)
+             .outerjoin(Fetch, (Fetch.scan_id == site.scan_id) & (Fetch.url == Link.target))
+             .where(Link.site_id == site.id).subquery())
+    rows = session.execute(select(links.c.target, links.c.source, links.c.kind, links.c.text, links.c.outcome,
+                                  links.c.status).where(links.c.n == 1).order_by(bytewise(links.c.target)))
     for target, source, kind, text, outcome, status in rows:
         hosts.setdefault(netloc(target), LinkFact(source, target, kind, text or "", outcome, status))
     return hosts
@@ -119,7 +127,8 @@ def _current_silences(session: Session, config: Config, site: Site) -> list[dict
     unit = next((u for u in config.units if u.name == site.unit), None)
     entries = config.silences_for(unit) if unit else (site.flags or {}).get("silence", [])
     ignored = session.execute(select(Problem.fingerprint, Problem.ignored_reason)
-                              .where(Problem.unit == site.unit, Problem.ignored_reason.is_not(None)))
+                              .where(Problem.unit == site.unit, Problem.ignored_reason.is_not(None))
+                              .order_by(Problem.id))
     return entries + [{"fingerprint": fp, "reason": reason} for fp, reason in ignored]
 
 
@@ -169,7 +178,7 @@ def build_snapshot(session: Session, site: Site, as_of: datetime, profile: Profi
     if site.role == "portal_page":
         snap.page_links = [LinkFact(source, target, kind, text or "", None) for source, target, kind, text in
                            session.execute(select(Link.source, Link.target, Link.kind, Link.text)
-                                           .where(Link.site_id == site.id, Link.tag == "a"))]
+                                           .where(Link.site_id == site.id, Link.tag == "a").order_by(Link.id))]
         # A block titled 办事服务 is an entry through its 更多 link, even when the title itself is plain text.
         snap.page_links += [LinkFact(site.url, group["more_url"], "page", group["heading"], None)
                             for group in home_facts.get("groups", []) if group.get("heading") and group.get("more_url")]

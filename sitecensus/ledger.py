@@ -71,7 +71,7 @@ def update_site(session: Session, result: Result, site: Site, scan: Scan, sheets
     at = scan.started_at
     findings = {f["fingerprint"]: f for f in result.data["findings"] if not f.get("silenced")}
     known = {p.fingerprint: p for p in session.scalars(
-        select(Problem).where(Problem.unit == site.unit, Problem.site_url == site.url))}
+        select(Problem).where(Problem.unit == site.unit, Problem.site_url == site.url).order_by(Problem.id))}
     checked = checked_pages(session, site.id)
     deadline = add_working_days(scan.as_of.astimezone(tz).date(), sheets.rectify_working_days, sheets).isoformat()
     changes: list[Change] = []
@@ -127,7 +127,7 @@ def update_ledger(session: Session, judgement_id: int, settings: Settings, units
     changes: list[Change] = []
     rows = session.execute(select(Result, Site).join(Site, Site.id == Result.site_id)
                            .where(Result.judgement_id == judgement_id, Site.url.is_not(None),
-                                  Site.role != "portal")).all()
+                                  Site.role != "portal").order_by(Site.id)).all()
     for result, site in rows:
         if site.unit in units and result.data["verdict"] not in ("无法检测",):
             changes += update_site(session, result, site, scan, settings.sheets, ZoneInfo(settings.timezone), add_new)
@@ -163,7 +163,8 @@ def previous_sheet(session: Session, unit: str, site_url: str, scan_id: int) -> 
         return None, []
     ids = session.scalars(select(ProblemEvent.problem_id).where(ProblemEvent.scan_id == prior,
                                                                 ProblemEvent.status.in_(OPEN_STATUSES)))
-    problems = list(session.scalars(select(Problem).where(Problem.id.in_(list(ids)), Problem.site_url == site_url)))
+    problems = list(session.scalars(select(Problem).where(Problem.id.in_(list(ids)), Problem.site_url == site_url)
+                                    .order_by(Problem.id)))
     return prior, problems
 
 

@@ -178,7 +178,7 @@ def not_sheeted(units: list[Unit], sheets: list[Sheet], document: dict) -> list[
 
 def _already_sent(session: Session, sheet: Sheet, digest: str) -> Delivery | None:
     return session.scalar(select(Delivery).where(Delivery.unit == sheet.unit.name, Delivery.digest == digest,
-                                                 Delivery.dry_run.is_(False)).limit(1))
+                                                 Delivery.dry_run.is_(False)).order_by(Delivery.id).limit(1))
 
 
 def send(config: Config, sessions: sessionmaker[Session], document: dict, sheets: list[Sheet], outbox: Path,

@@ -60,7 +60,8 @@ def trends(session: Session, scan_id: int, count: int, tz: ZoneInfo) -> dict[tup
         if judgement is None:
             continue
         rows = session.execute(select(Site.unit, Site.url, Result.score, Result.verdict)
-                               .join(Result, Result.site_id == Site.id).where(Result.judgement_id == judgement))
+                               .join(Result, Result.site_id == Site.id).where(Result.judgement_id == judgement)
+                               .order_by(Site.id))
         for unit, url, score, verdict in rows:
             if url:
                 out.setdefault((unit, url), []).append({"scan_id": scan.id, "as_of": _day(scan.as_of, tz),

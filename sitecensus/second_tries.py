@@ -33,7 +33,8 @@ def second_try_failures(sessions: sessionmaker[Session], scan_id: int, config: C
     crawl = config.settings.crawl
     with sessions() as session:
         failed = session.execute(select(Fetch.id, Fetch.site_id, Fetch.url, Fetch.error).where(
-            Fetch.scan_id == scan_id, Fetch.outcome == "broken", Fetch.error.in_(RETRIED_ERRORS))).all()
+            Fetch.scan_id == scan_id, Fetch.outcome == "broken", Fetch.error.in_(RETRIED_ERRORS))
+            .order_by(Fetch.id)).all()
         site_urls = session.scalars(select(Site.url).where(Site.scan_id == scan_id, Site.url.is_not(None))).all()
     if not failed:
         return 0, 0
@@ -115,5 +116,5 @@ def _where_linked(session: Session, site_id: int, url: str) -> tuple[str | None,
     row = session.execute(select(Link.source, func.min(Page.depth))
                           .join(Page, (Page.site_id == Link.site_id) & (Page.url == Link.source))
                           .where(Link.site_id == site_id, Link.target == url)
-                          .group_by(Link.source).order_by(func.min(Page.depth)).limit(1)).first()
+                          .group_by(Link.source).order_by(func.min(Page.depth), func.min(Link.id)).limit(1)).first()
     return (row[0], row[1] + 1) if row else (None, 0)

@@ -12,6 +12,8 @@ from pathlib import Path
 from sqlalchemy import (JSON, Boolean, DateTime, TypeDecorator, Float, ForeignKey, Index, Integer, String, Text, create_engine,
                         event, inspect, or_, select, text)
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 
@@ -36,6 +38,27 @@ class Base(DeclarativeBase):
     pass
 
 
+# A header a server sends as it likes: SQLite never enforced VARCHAR lengths, PostgreSQL would refuse the row.
+ServerText = String(100).with_variant(Text(), "postgresql")
+
+
+class bytewise(FunctionElement):
+    """Text ordered by its code points, as SQLite orders it, on every backend (PostgreSQL would otherwise
+    order by the database's locale: a zh_CN database sorts Chinese by pinyin)."""
+
+    inherit_cache = True
+
+
+@compiles(bytewise)
+def _bytewise(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(bytewise, "postgresql")
+def _bytewise_postgresql(element, compiler, **kw):
+    return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'
+
+
 class Scan(Base):
     __tablename__ = "scans"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,7 +69,8 @@ class Scan(Base):
     config_dir: Mapped[str] = mapped_column(Text, default="")
     pid: Mapped[int | None] = mapped_column(Integer)   # the process doing it: a dead pid means interrupted
     kind: Mapped[str | None] = mapped_column(String(10), default="scan")   # scan | audit (one site, on demand)
-    sites: Mapped[list[Site]] = relationship(back_populates="scan", cascade="all, delete-orphan")
+    sites: Mapped[list[Site]] = relationship(back_populates="scan", cascade="all, delete-orphan",
+                                             order_by="Site.id")   # judged and reported in register order
 
 
 class Site(Base):
@@ -83,7 +107,7 @@ class Fetch(Base):
     error: Mapped[str | None] = mapped_column(String(40))
     final_url: Mapped[str | None] = mapped_column(Text)
     redirects: Mapped[list] = mapped_column(JSON, default=list)
-    content_type: Mapped[str | None] = mapped_column(String(100))
+    content_type: Mapped[str | None] = mapped_column(ServerText)
     bytes: Mapped[int] = mapped_column(Integer, default=0)
     elapsed_ms: Mapped[int | None] = mapped_column(Integer)
     fetched_at: Mapped[str | None] = mapped_column(String(32))
@@ -99,7 +123,7 @@ class Page(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     fetched_at: Mapped[str | None] = mapped_column(String(32))
     bytes: Mapped[int] = mapped_column(Integer, default=0)
-    content_type: Mapped[str | None] = mapped_column(String(100))
+    content_type: Mapped[str | None] = mapped_column(ServerText)
     title: Mapped[str] = mapped_column(Text, default="")
     depth: Mapped[int] = mapped_column(Integer, default=0)
     referrer: Mapped[str | None] = mapped_column(Text)

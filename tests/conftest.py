@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sitecensus.demo import serve_demo_sites, write_demo_config
 from sitecensus.demo.sites import ColumnSpec, SiteSpec, demo_specs
 from sitecensus.store import Fetch, Page, Site, open_store
+from tests.pg import BACKENDS, backend_url, start_server
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -175,3 +176,17 @@ def world(tmp_path_factory):
         w.document = json.loads(result.stdout)
         w.stderr = result.stderr
         yield w
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """The session's PostgreSQL server (tests/pg.py), started on first use."""
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request, tmp_path):
+    """An empty store on each backend: a SQLite file, then a new PostgreSQL database."""
+    return backend_url(request, request.param, tmp_path / "store.db")

@@ -18,10 +18,14 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from docx import Document
 from openpyxl import load_workbook
 
+from sqlalchemy import func, select
+
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
 from sitecensus.ledger import add_working_days
 from sitecensus.config import SheetSettings
+from sitecensus.store import Delivery, Page, Problem, Scan, Site, open_store
 from tests.conftest import REPO, run_cli, self_signed
+from tests.pg import BACKENDS, backend_url
 
 UNIT, OTHER, SILENT = "区水利局", "区统计局", "区审计局"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -76,9 +80,10 @@ def _authenticate(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok)
 
 
-@pytest.fixture(scope="module")
-def office(tmp_path_factory):
-    """One changing site, a second unit with a healthy site but no contact, an SMTP server."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def office(request, tmp_path_factory):
+    """One changing site, a second unit with a healthy site but no contact, an SMTP server; the store on
+    SQLite, then on PostgreSQL (the whole scan, judge, ledger, sheets, re-check path on each)."""
     base = tmp_path_factory.mktemp("office")
     site, other = ChangingSite(), ChangingSite()
     other.set([], set())
@@ -94,14 +99,17 @@ def office(tmp_path_factory):
              {"name": SILENT, "kind": "其他"}]
     (config / "units.yaml").write_text(yaml.safe_dump({"units": units}, allow_unicode=True), encoding="utf-8")
     settings = yaml.safe_load((REPO / "config" / "settings.yaml").read_text(encoding="utf-8"))
-    settings.update(store_url=f"sqlite:///{base / 'out' / 'sitecensus.db'}", output_dir=str(base / "out"))
+    store_url = backend_url(request, request.param, base / "out" / "sitecensus.db")
+    settings.update(store_url=store_url, output_dir=str(base / "out"))
     settings["crawl"].update(resolve_only_listed=True, per_host_delay_seconds=0, download_timeout_seconds=3, retries=0)
     settings["probes"].update(per_scan=1, spacing_seconds=0, timeout_seconds=2)
     settings["mail"].update(host="127.0.0.1", port=smtp.port, security="none", user="egov",
                             password_env="TEST_SITECENSUS_SMTP", sender="电子政务办 <egov@bl.example>")
     (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
-    state = {"config": config, "out": base / "out", "site": site, "inbox": inbox, "scans": []}
+    state = {"config": config, "out": base / "out", "site": site, "inbox": inbox, "scans": [],
+             "sessions": open_store(store_url)}
     yield state
+    state["sessions"].kw["bind"].dispose()
     smtp.stop()
     site.server.close()
     other.server.close()
@@ -116,10 +124,10 @@ def _scan(office, when: datetime) -> dict:
 
 
 def _ledger(office) -> dict[str, dict]:
-    import sqlite3
-    with sqlite3.connect(office["out"] / "sitecensus.db") as db:
-        rows = db.execute("select fingerprint, status, pages, deadline, reopened, code from problems").fetchall()
-    return {fp: {"status": status, "pages": json.loads(pages), "deadline": deadline, "reopened": reopened, "code": code}
+    with office["sessions"]() as session:
+        rows = session.execute(select(Problem.fingerprint, Problem.status, Problem.pages, Problem.deadline,
+                                      Problem.reopened, Problem.code)).all()
+    return {fp: {"status": status, "pages": pages, "deadline": deadline, "reopened": reopened, "code": code}
             for fp, status, pages, deadline, reopened, code in rows}
 
 
@@ -173,6 +181,19 @@ def test_ledger_over_three_scans(office):
     html = next(text for text in sheets.values() if UNIT in text)
     assert sheet is not None and "复发" in html and "上次问题单整改情况" in html and "整改反馈" in html
     assert f"第 {office['scans'][1]['scan']['id']} 次检测" in html
+
+
+def test_rescore_judges_the_stored_facts_again_and_the_store_lists_and_bulletins_them(office):
+    """The first scan judged again at its check time gives its document again, fingerprints and order included
+    (every query of the judging gives the same rows in the same order on SQLite and PostgreSQL)."""
+    first = office["scans"][0]
+    result = run_cli("rescore", str(first["scan"]["id"]), "--as-of", first["scan"]["as_of"][:16], "--json",
+                     config=office["config"], check=True)
+    assert json.loads(result.stdout)["sites"] == first["sites"]
+    listed = run_cli("scans", config=office["config"], check=True).stdout
+    assert "历次检测（最近 3 次）" in listed and "已完成" in listed
+    bulletin = run_cli("bulletin", config=office["config"], check=True).stdout
+    assert f"第 {office['scans'][-1]['scan']['id']} 次检测：完成评分" in bulletin and "合格率" in bulletin
 
 
 def _fields(document: Document) -> dict[str, str]:
@@ -239,11 +260,10 @@ def test_recheck_of_a_fixed_problem(office):
     html = next(text for text in sheets if UNIT in text)
     row = html[html.index(f'id="f-{c["fingerprint"]}"'):][:600]
     assert "已整改" in row
-    import sqlite3
-    with sqlite3.connect(office["out"] / "sitecensus.db") as db:
-        kinds = [k for (k,) in db.execute("select kind from scans order by id")]
-        pages = db.execute("select count(*) from pages where site_id in (select id from sites where scan_id = "
-                           "(select max(id) from scans))").fetchone()[0]
+    with office["sessions"]() as session:
+        kinds = session.scalars(select(Scan.kind).order_by(Scan.id)).all()
+        last = select(Site.id).where(Site.scan_id == select(func.max(Scan.id)).scalar_subquery())
+        pages = session.scalar(select(func.count()).select_from(Page).where(Page.site_id.in_(last)))
     assert kinds[-1] == "recheck" and pages <= 4          # only the problems' pages and the home page
     export = json.loads(run_cli("export", "--json", config=office["config"], check=True).stdout)
     assert export["scan"]["id"] == office["scans"][-1]["scan"]["id"]   # a re-check is not the office's latest scan
@@ -302,10 +322,10 @@ def test_send_sheets_over_smtp(office, monkeypatch):
     forced = run_cli("send", "--unit", UNIT, "--force", config=office["config"])
     assert forced.returncode == 0 and len(inbox.messages) == 2
 
-    import sqlite3
-    with sqlite3.connect(office["out"] / "sitecensus.db") as db:
-        deliveries = db.execute("select unit, scan_id, message_id, dry_run from deliveries").fetchall()
-    assert [(u, s, d) for u, s, _, d in deliveries] == [(UNIT, scan_id, 0), (UNIT, scan_id, 0)]
+    with office["sessions"]() as session:
+        deliveries = session.execute(select(Delivery.unit, Delivery.scan_id, Delivery.message_id, Delivery.dry_run)
+                                     .order_by(Delivery.id)).all()
+    assert [(u, s, d) for u, s, _, d in deliveries] == [(UNIT, scan_id, False), (UNIT, scan_id, False)]
     assert deliveries[0][2] == message["Message-ID"]
 
 
