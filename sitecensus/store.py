@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import (JSON, Boolean, DateTime, TypeDecorator, Float, ForeignKey, Index, Integer, String, Text, create_engine,
                         event, inspect, or_, select, text)
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
@@ -254,6 +254,9 @@ class Result(Base):
     data: Mapped[dict] = mapped_column(JSON)   # the site's whole result document (stats, findings, indicators)
 
 
+SCHEMA_LOCK = 0x5C1E_C0DE   # the PostgreSQL advisory lock held while the schema is made or upgraded
+
+
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -269,24 +272,28 @@ def open_store(url: str) -> sessionmaker[Session]:
     engine: Engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    Base.metadata.create_all(engine)
-    _upgrade(engine)
+    with engine.begin() as connection:
+        # Processes opening a new PostgreSQL store at once (workers): one makes the schema, the others wait
+        # for its transaction and find it made (their create_all raced into duplicate tables without this).
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        Base.metadata.create_all(connection)
+        _upgrade(connection)
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def _upgrade(engine: Engine) -> None:
+def _upgrade(connection: Connection) -> None:
     """A store made by an earlier version gets the nullable columns and the indexes added since
     (create_all makes only missing tables)."""
-    existing = inspect(engine)
-    with engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
-            present = {c["name"] for c in existing.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
-            for index in table.indexes:
-                index.create(connection, checkfirst=True)
+    existing = inspect(connection)
+    for table in Base.metadata.sorted_tables:
+        present = {c["name"] for c in existing.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable:
+                kind = column.type.compile(dialect=connection.dialect)
+                connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+        for index in table.indexes:
+            index.create(connection, checkfirst=True)
 
 
 def latest_scan_id(session: Session) -> int | None:

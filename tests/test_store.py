@@ -1,12 +1,15 @@
 """The store on each backend (SQLite and a real PostgreSQL server): a store made by the previous version
 (no scans.pid / scans.kind, no fetches.site_id index) is upgraded in place when opened, and its old scans
 still count as full scans; values come back as they went in."""
+import multiprocessing
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, inspect, select, text
+import pytest
+from sqlalchemy import create_engine, insert, inspect, select, text
 
-from sitecensus.store import Judgement, Page, Scan, Site, latest_judgement, latest_scan_id, open_store
+from sitecensus.store import Fetch, Judgement, Page, Scan, Site, latest_judgement, latest_scan_id, open_store
+from tests import pg
 
 
 def test_an_older_store_gets_the_new_columns_and_indexes(store_url):
@@ -57,3 +60,59 @@ def test_values_come_back_as_stored(store_url):
                                                       Scan.as_of <= local.astimezone(timezone.utc)))
         assert window == scan.id
     sessions.kw["bind"].dispose()
+
+
+def test_a_long_content_type_is_kept(store_url):
+    """A server's Content-Type is whatever it sends: SQLite never enforced VARCHAR(100), PostgreSQL must not refuse it."""
+    sessions = open_store(store_url)
+    odd = "text/html-" + "x" * 290
+    with sessions.begin() as session:
+        scan = Scan(started_at=datetime.now(timezone.utc), as_of=datetime.now(timezone.utc))
+        site = Site(scan=scan, unit="区教育局", unit_kind="部门", url="http://127.0.0.1/")
+        session.add_all([scan, site])
+        session.flush()
+        session.execute(insert(Page), [{"site_id": site.id, "url": "http://127.0.0.1/", "kind": "home",
+                                        "content_type": odd}])
+        session.execute(insert(Fetch), [{"scan_id": scan.id, "site_id": site.id, "url": "http://127.0.0.1/",
+                                         "method": "GET", "outcome": "ok", "content_type": odd}])
+    with sessions() as session:
+        assert session.scalar(select(Page.content_type)) == odd == session.scalar(select(Fetch.content_type))
+    sessions.kw["bind"].dispose()
+
+
+def _open_when_told(url: str, ready, go, answers) -> None:
+    ready.put(True)
+    go.wait(120)
+    try:
+        open_store(url).kw["bind"].dispose()
+        answers.put("ok")
+    except Exception as exc:   # noqa: BLE001 - the test reports what went wrong
+        answers.put(repr(exc))
+
+
+def test_workers_opening_a_new_postgresql_store_at_once_all_find_the_schema(postgres):
+    """Without the schema lock, CREATE TABLE of processes started together collides (duplicate pg_type rows)."""
+    url = postgres.create_database()
+    context = multiprocessing.get_context("spawn")
+    ready, go, answers = context.Queue(), context.Event(), context.Queue()
+    workers = [context.Process(target=_open_when_told, args=(url, ready, go, answers)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for _ in workers:   # all imported: then all at once
+        ready.get(timeout=120)
+    go.set()
+    results = [answers.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(30)
+    assert results == ["ok"] * 4
+    assert "scans" in inspect(create_engine(url)).get_table_names()
+
+
+def test_postgresql_missing_fails_and_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(pg, "_bin_dir", lambda: None)
+    monkeypatch.delenv(pg.SKIP_ENV, raising=False)
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y postgresql"):
+        pg.start_server()
+    monkeypatch.setenv(pg.SKIP_ENV, "1")
+    with pytest.raises(pytest.skip.Exception, match=pg.SKIP_ENV):
+        pg.start_server()
