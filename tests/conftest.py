@@ -21,6 +21,7 @@ from sitecensus.demo import serve_demo_sites, write_demo_config
 from sitecensus.demo.sites import ColumnSpec, SiteSpec, demo_specs
 from sitecensus.store import Fetch, Page, Site, open_store
 from tests.pg import BACKENDS, backend_url, start_server
+from tests.redis_server import redis_server, redis_url  # noqa: F401 - fixtures for the Redis tests
 
 REPO = Path(__file__).resolve().parents[1]
 
