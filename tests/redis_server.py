@@ -2,7 +2,8 @@
 started once per session and emptied before each test that asks for `redis_url`.
 
 Without the binary the Redis tests fail and say what to install, unless SITECENSUS_TEST_NO_REDIS=1 asks to
-skip them.
+skip them. SITECENSUS_TEST_REDIS=fakeredis runs the same tests against fakeredis's TCP server in this process
+instead (pip `fakeredis[lua]`: redis-py's Lock needs Lua), to check it as an embedded stand-in.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 SKIP_ENV = "SITECENSUS_TEST_NO_REDIS"
+KIND_ENV = "SITECENSUS_TEST_REDIS"
 
 
 def _free_port() -> int:
@@ -64,7 +66,31 @@ class RedisServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_redis() -> RedisServer:
+class FakeRedisServer:
+    """fakeredis.TcpFakeServer on a free loopback port, served by a thread of this process."""
+
+    def __init__(self):
+        import threading
+
+        from fakeredis import TcpFakeServer
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.server = TcpFakeServer(("127.0.0.1", self.port), server_type="redis")
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def client(self):
+        import redis
+        return redis.Redis.from_url(self.url)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start_redis() -> RedisServer | FakeRedisServer:
+    if os.environ.get(KIND_ENV) == "fakeredis":
+        return FakeRedisServer()
     binary = shutil.which("redis-server") or next((p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server")
                                                     if os.path.exists(p)), None)
     if binary is None:
