@@ -70,7 +70,8 @@ class PostgresServer:
 
     def stop(self) -> None:
         try:
-            self._run("pg_ctl", "-D", str(self.data), "-w", "-t", "60", "-m", "fast", "stop")
+            if (self.data / "postmaster.pid").exists():
+                self._run("pg_ctl", "-D", str(self.data), "-w", "-t", "60", "-m", "fast", "stop")
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -106,5 +107,29 @@ def start_server() -> PostgresServer:
                     "`apt-get install -y postgresql` (Debian's package; the tests start their own server), or set "
                     f"{SKIP_ENV}=1 to skip them.", pytrace=False)
     server = PostgresServer(bin_dir)
-    server.start()
+    try:
+        server.start()
+    except BaseException:
+        server.stop()   # a half-started cluster is stopped if it runs, and its folder removed
+        raise
     return server
+
+
+def copy_store(source_url: str, target_url: str) -> None:
+    """Every row of a store into a new one, ids kept (the target's id sequences then start after them)."""
+    from sqlalchemy import create_engine, func, select, text
+
+    from sitecensus.store import Base, open_store
+    open_store(target_url).kw["bind"].dispose()
+    source, target = create_engine(source_url), create_engine(target_url)
+    with source.connect() as read, target.begin() as write:
+        for table in Base.metadata.sorted_tables:
+            rows = [dict(row._mapping) for row in read.execute(select(table).order_by(table.c.id))]
+            if rows:
+                write.execute(table.insert(), rows)
+            if target.dialect.name == "postgresql":
+                last = write.scalar(select(func.max(table.c.id))) or 0
+                write.execute(text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :last + 1, false)"),
+                              {"table": table.name, "last": last})
+    source.dispose()
+    target.dispose()
