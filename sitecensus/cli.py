@@ -22,6 +22,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 from sitecensus.config import ConsolidationForm, Unit, check_url, config_dir, load_config
 from sitecensus.lock import EXIT_BUSY, ScanBusy, ScanLock
 from sitecensus import stopflag
+from sitecensus.coordinator import WorkersFailed
 from sitecensus.scan import EXIT_INTERRUPTED, ScanInterrupted, mark_stale_scans, stale_note
 from sitecensus.export import contract_document
 from sitecensus.yamlfile import ConfigError
@@ -207,6 +208,10 @@ class CrawlProgress:
         self.fetches += 1
         self.errors += outcome != "ok"
 
+    def note(self, text: str) -> None:
+        """Something the office should know about this scan (e.g. it resumes an interrupted one)."""
+        self.console.print(text, style="yellow", highlight=False)
+
     def site_done(self, site: str) -> None:
         self.done += 1
         self._show(force=self.done == self.sites)
@@ -221,20 +226,22 @@ class CrawlProgress:
             self.console.print(f"抓取进度：{self.figures()}", highlight=False)
 
 
-def _crawl(application, units, as_of, profile, dashboard: bool = True):
+def _crawl(application, units, as_of, profile, dashboard: bool = True, resume: bool = True):
     progress = CrawlProgress(err)
     with progress.bar:
         stopflag.install()   # the service stopping, systemd: stop at the next safe point
         for stale in mark_stale_scans(application.sessions):   # killed (kill -9, power cut): say so once
             err.print(stale_note(stale), style="yellow", highlight=False)
         try:
-            return application.scan(units, as_of, profile, progress, dashboard)
+            return application.scan(units, as_of, profile, progress, dashboard, resume=resume)
         except ConfigError as exc:
             _fail(str(exc))
         except ScanInterrupted as exc:
             _fail(str(exc), EXIT_INTERRUPTED)
+        except WorkersFailed as exc:
+            _fail(str(exc), 1)
         except KeyboardInterrupt:
-            _fail("检测被中断；这次检测标记为已中断（不参与评分），下次检测会重新开始", EXIT_INTERRUPTED)
+            _fail("检测被中断；已抓取的内容已保存，下次运行 sitecensus scan 会从中断处继续", EXIT_INTERRUPTED)
 
 
 def _print(document: dict, outcome_dashboard, as_json: bool):
@@ -267,16 +274,23 @@ def units(config: Optional[Path] = ConfigOpt):
 @app.command()
 def scan(unit: list[str] = typer.Option(None, "--unit", metavar="单位", help="只检测这个单位（可重复使用）"),
          as_of: Optional[str] = AsOfOpt, profile: Optional[str] = ProfileOpt, as_json: bool = JsonOpt,
+         workers: Optional[int] = typer.Option(None, "--workers", metavar="个数", min=1, show_default=False,
+                                               help="本机启动几个抓取进程（默认 settings.yaml 的 queue.workers：每个 CPU 核一个）"),
+         fresh: bool = typer.Option(False, "--fresh", metavar="", help="不续接上次中断的检测，从头开始"),
          config: Optional[Path] = ConfigOpt):
-    """检测名单上的全部（或指定）单位网站，评分并生成问题单和总览。"""
+    """检测名单上的全部（或指定）单位网站，评分并生成问题单和总览。
+
+    上次检测中断（停止、断电）时，默认从中断处继续，已保存的网页不再重新抓取。"""
     application = _app(config)
+    if workers:
+        application.config.settings.queue.workers = workers
     try:
         chosen, when = application.select_units(unit), application.as_of(as_of)
     except (ConfigError, ValueError) as exc:
         _fail(str(exc))
     try:
         with ScanLock(application.out_dir):
-            outcome = _crawl(application, chosen, when, profile)
+            outcome = _crawl(application, chosen, when, profile, resume=not fresh)
     except ScanBusy as exc:
         _fail(str(exc), EXIT_BUSY)
     _print(outcome.document, outcome.dashboard, as_json)
@@ -638,6 +652,29 @@ def send(unit: list[str] = typer.Option(None, "--unit", metavar="单位", help="
 
 
 @app.command()
+def worker(config: Optional[Path] = ConfigOpt):
+    """在本机运行一个抓取进程，参与其他机器发起的全面检测。
+
+    需要 settings.yaml 的 queue.redis_url 指向共享的 Redis，store_url 指向共享的数据库（PostgreSQL）；
+    按 Ctrl-C 停止（正在抓取的网站交给其他进程续接）。"""
+    from redis.exceptions import RedisError
+
+    from sitecensus import worker as workers
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        _fail(f"配置有误，请按提示修改：\n{exc}")
+    if not cfg.settings.queue.redis_url:
+        _fail("settings.yaml 没有设置 queue.redis_url：多台机器一起检测时，需要一个共享的 Redis（如 redis://10.8.0.5:6379/0）")
+    try:
+        workers.serve(cfg, say=lambda text: err.print(text, highlight=False))
+    except KeyboardInterrupt:
+        err.print("工作进程已停止", highlight=False)
+    except (OSError, RedisError) as exc:
+        _fail(f"连接不上 Redis（{cfg.settings.queue.redis_url}）：{exc}")
+
+
+@app.command()
 def serve(config: Optional[Path] = ConfigOpt,
           log_file: Optional[str] = typer.Option(None, "--log-file", metavar="文件",
                                                  help="日志文件（按大小轮转），默认见 settings.yaml 的 service.log_file")):
@@ -699,7 +736,7 @@ def main():
         where = exc.ctx.command_path if exc.ctx else "sitecensus"
         err.print(f"用 {where} --help 查看用法。", highlight=False)
         code = exc.exit_code
-    except click_errors.Abort:
+    except typer.Abort:
         err.print("已取消。")
         code = 1
     sys.exit(code if isinstance(code, int) else 0)

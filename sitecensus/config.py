@@ -279,6 +279,23 @@ class Platforms(Strict):
     service: list[str] = []        # 浙江政务服务网 (interaction and services)
 
 
+class QueueSettings(Strict):
+    """How a full scan is split over worker processes (sitecensus/coordinator.py, sitecensus/worker.py)."""
+
+    redis_url: str | None = None      # a shared Redis for workers on several machines; none: an embedded one, this machine only
+    workers: int = Field(0, ge=0)     # local worker processes per scan; 0: one per CPU core
+    sites_per_worker: int = Field(16, ge=1)        # sites one worker crawls at once
+    worker_lost_seconds: float = Field(20, gt=0)   # a worker silent this long is taken as dead; its sites go to the others
+    resume_within_hours: float = Field(72, ge=0)   # an interrupted full scan younger than this is resumed by the next one
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"应为 redis://主机:端口/库号 的写法, 实际为 {value!r}")
+        return value
+
+
 class Settings(Strict):
     store_url: str
     output_dir: str
@@ -294,6 +311,7 @@ class Settings(Strict):
     sheets: SheetSettings = SheetSettings()
     mail: MailSettings = MailSettings()
     consolidation: ConsolidationSettings
+    queue: QueueSettings = QueueSettings()
     silence: list[GlobalSilence] = []    # verified false positives for all (or one) unit
 
 

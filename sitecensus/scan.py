@@ -14,13 +14,13 @@ import signal
 import threading
 import time
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extract.columns import discover_columns
@@ -245,6 +245,20 @@ class StoreSink:
         self.flushed_at = time.monotonic()
 
 
+class WorkerSink(StoreSink):
+    """A worker's sink: a site whose spider closed for good (not stopped) is done for the whole scan, once all it
+    fetched is stored (crawl_report flushes first)."""
+
+    def __init__(self, sessions: sessionmaker[Session], scan_id: int, site_ids: dict[str, int], queue):
+        super().__init__(sessions, scan_id, site_ids)
+        self.queue = queue
+
+    def crawl_report(self, site: str, report: dict) -> None:
+        super().crawl_report(site, report)
+        if report.get("reason") != "shutdown":
+            self.queue.finish(self.site_ids[site])
+
+
 def _probe_thread(urls: list[str], config: Config, out: list, tls: dict, kind: str = "scan",
                   stop: threading.Event | None = None) -> threading.Thread:
     probes = config.settings.probes
@@ -262,28 +276,67 @@ def register_scan(sessions: sessionmaker[Session], config: Config, units: list[U
         scan = Scan(started_at=datetime.now(as_of.tzinfo), as_of=as_of, status="running",
                     config_dir=str(config.directory.resolve()), pid=os.getpid(), kind=kind)
         session.add(scan)
-        for unit in units:
-            plan = unit.consolidation.model_dump()
-            pinned = [p.model_dump() for p in unit.columns]
-            flags = {"no_external_services": unit.no_external_services, "silence": config.silences_for(unit)}
-            if not unit.urls:
-                scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=None, plan=plan, pinned=pinned,
-                                       flags=flags, state="unregistered"))
-            for url in unit.urls:
-                scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=url, plan=plan, pinned=pinned,
-                                       flags=flags))
-            form = unit.consolidation
-            if form.keep_portal_page and form.portal_page_url:
-                scan.sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=form.portal_page_url, role="portal_page",
-                                       plan=plan, pinned=[], flags=flags))
-        if kind in ("recheck", "audit"):   # the portal is crawled to find unregistered sites: a full scan's work
-            session.flush()
-            return scan.id
-        portal = config.settings.portal
-        scan.sites.append(Site(unit=portal.name, unit_kind="其他", url=portal.url, role="portal", plan={}, pinned=[],
-                               flags={}))  # crawled shallowly to find unregistered district sites (J7)
+        scan.sites.extend(planned_sites(config, units, kind))
         session.flush()
         return scan.id
+
+
+def planned_sites(config: Config, units: list[Unit], kind: str) -> list[Site]:
+    """The sites a scan of `units` registers: each unit's sites (or the unit alone, without a site), retained
+    portal pages and, for a full scan, the portal."""
+    sites: list[Site] = []
+    for unit in units:
+        plan = unit.consolidation.model_dump()
+        pinned = [p.model_dump() for p in unit.columns]
+        flags = {"no_external_services": unit.no_external_services, "silence": config.silences_for(unit)}
+        if not unit.urls:
+            sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=None, plan=plan, pinned=pinned, flags=flags,
+                              state="unregistered"))
+        for url in unit.urls:
+            sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=url, plan=plan, pinned=pinned, flags=flags))
+        form = unit.consolidation
+        if form.keep_portal_page and form.portal_page_url:
+            sites.append(Site(unit=unit.name, unit_kind=unit.kind, url=form.portal_page_url, role="portal_page",
+                              plan=plan, pinned=[], flags=flags))
+    if kind == "scan":   # the portal is crawled to find unregistered sites: a full scan's work
+        portal = config.settings.portal
+        sites.append(Site(unit=portal.name, unit_kind="其他", url=portal.url, role="portal", plan={}, pinned=[],
+                          flags={}))  # crawled shallowly to find unregistered district sites (J7)
+    return sites
+
+
+def resumable_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit]) -> tuple[int, int] | None:
+    """The latest full scan, if it was interrupted (stopped, killed) before its judgement, is younger than
+    queue.resume_within_hours and covers the same sites as a scan started now: (its id, pages it stored)."""
+    key = lambda s: (s.unit, s.url, s.role or "site", s.plan, s.flags)   # noqa: E731 - what makes two registrations the same
+    with sessions() as session:
+        scan = session.scalar(select(Scan).where(or_(Scan.kind.is_(None), Scan.kind == "scan"))
+                              .order_by(Scan.id.desc()).limit(1))
+        if scan is None or scan.status != "interrupted" or session.scalar(
+                select(Judgement.id).where(Judgement.scan_id == scan.id).limit(1)):
+            return None
+        age = datetime.now(scan.started_at.tzinfo) - scan.started_at
+        if age > timedelta(hours=config.settings.queue.resume_within_hours):
+            return None
+        stored = sorted(map(repr, map(key, session.scalars(select(Site).where(Site.scan_id == scan.id)))))
+        if stored != sorted(map(repr, map(key, planned_sites(config, units, "scan")))):
+            return None
+        pages = session.scalar(select(func.count()).select_from(Page).join(Site, Site.id == Page.site_id)
+                               .where(Site.scan_id == scan.id)) or 0
+        return scan.id, pages
+
+
+def resume_note(scan_id: int, pages: int) -> str:
+    return f"继续第 {scan_id} 次检测（从中断处继续：已保存的 {pages} 个网页不再重新抓取）"
+
+
+def reopen_scan(sessions: sessionmaker[Session], scan_id: int, as_of: datetime) -> None:
+    """The scan runs again, judged at the new check time (its facts are at most queue.resume_within_hours old)."""
+    with sessions.begin() as session:
+        session.execute(update(Scan).where(Scan.id == scan_id).values(status="running", pid=os.getpid(),
+                                                                      finished_at=None, as_of=as_of))
+        # columns are found again once the crawl is complete (a scan killed while finding them left some)
+        session.execute(delete(Column).where(Column.site_id.in_(select(Site.id).where(Site.scan_id == scan_id))))
 
 
 EXIT_INTERRUPTED = 130   # `sitecensus scan`'s exit code after SIGINT/SIGTERM (as a shell reports Ctrl-C)
@@ -291,7 +344,8 @@ EXIT_INTERRUPTED = 130   # `sitecensus scan`'s exit code after SIGINT/SIGTERM (a
 
 class ScanInterrupted(RuntimeError):
     def __init__(self, scan_id: int):
-        super().__init__(f"第 {scan_id} 次检测被中断，已标记为 interrupted（不参与评分）；下次检测会重新开始")
+        super().__init__(f"第 {scan_id} 次检测被中断，已抓取的内容已保存；下次运行 sitecensus scan 会从中断处继续"
+                         "（不重新抓取已保存的网页）")
         self.scan_id = scan_id
 
 
@@ -315,7 +369,7 @@ def mark_stale_scans(sessions: sessionmaker[Session]) -> list[int]:
 
 def stale_note(scan_id: int) -> str:
     """What the next scan, `status` and the service say of a scan whose process was killed."""
-    return f"第 {scan_id} 次检测上次未完成（进程已中止），已保存的页面保留，该次检测不评分"
+    return f"第 {scan_id} 次检测上次未完成（进程已中止），已保存的页面保留，下次全面检测从中断处继续"
 
 
 def _stop_on_signals(process, sink: StoreSink, stopping: threading.Event, grace: float) -> None:
@@ -365,18 +419,27 @@ def _finish(sessions: sessionmaker[Session], scan_id: int, status: str, tz) -> N
 def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit], as_of: datetime,
              profile: Profile, log_file: Path | None = None,
              watch: ScanWatch | None = None, kind: str = "scan",
-             recheck_pages: dict[str, list[str]] | None = None) -> int:
+             recheck_pages: dict[str, list[str]] | None = None, resume: bool = True) -> int:
     """Crawl, probe and store; returns the scan id. Units without a URL are registered, not crawled.
 
     SIGINT/SIGTERM (or Ctrl-C) stop the crawl gracefully; what was fetched is kept, the scan is
-    marked 'interrupted' and ScanInterrupted is raised. An interrupted scan is never judged: the
-    next scan starts fresh.
+    marked 'interrupted' and ScanInterrupted is raised. An interrupted scan is not judged; the next full
+    scan of the same sites resumes it (`resume`, within queue.resume_within_hours): its sites are taken up
+    where they stopped, nothing stored is fetched again.
 
     A re-check (kind "recheck", `recheck_pages` {site url: pages}) fetches each site's home page and
     those pages only, with their links, and takes no availability probes (V1/D1 read the stored ones).
     """
     mark_stale_scans(sessions)
-    scan_id = register_scan(sessions, config, units, as_of, kind)
+    resumed = resumable_scan(sessions, config, units) if kind == "scan" and resume else None
+    if resumed:
+        scan_id = resumed[0]
+        reopen_scan(sessions, scan_id, as_of)
+        log.warning(resume_note(*resumed))
+        if watch is not None and hasattr(watch, "note"):
+            watch.note(resume_note(*resumed))
+    else:
+        scan_id = register_scan(sessions, config, units, as_of, kind)
     try:
         interrupted = stopflag.requested.is_set() or _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file,
                                                                    watch, recheck_pages, kind)
@@ -410,24 +473,43 @@ def _unless_stopped(stopping: threading.Event, work: Callable, *args) -> None:
         raise failure[0]
 
 
+def _crawl_on_workers(sessions, config, scan_id, profile, watch, stopping: threading.Event) -> bool:
+    """The crawl of a full scan, on worker processes (sitecensus/coordinator.py); True when it was stopped.
+    SIGINT/SIGTERM set `stopping` (the workers then save what they fetched and leave)."""
+    from sitecensus.coordinator import Coordinator
+
+    if threading.current_thread() is threading.main_thread():
+        def on_signal(_signum, _frame):
+            stopping.set()
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+    return Coordinator(sessions, config, scan_id, profile.name, watch).crawl(stopping)
+
+
 def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch, recheck_pages=None,
                      kind: str = "scan") -> bool:
+    """Full scans crawl on workers; an audit or a re-check (one unit, on demand) in this process."""
     from scrapy.crawler import CrawlerProcess  # imported late: installs the reactor
 
     from crawler.spiders.site import ScanRegistry, SiteSpider
+
+    on_workers = kind == "scan"
 
     with sessions() as session:
         sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None))).all()
     site_ids = {s.url: s.id for s in sites}
     portal_pages = {s.url for s in sites if s.role == "portal_page"}
     depth = {s.url: {"portal_page": 0, "portal": PORTAL_DEPTH}.get(s.role) for s in sites}
-    sink = StoreSink(sessions, scan_id, site_ids, watch)
+    sink = StoreSink(sessions, scan_id, site_ids, None if on_workers else watch)
     probes: list = []
     tls: dict[str, dict] = {}
     started = time.monotonic()
     stopping = threading.Event()   # asked to stop: during the crawl, the second tries or the wait for the probes
     prober = _probe_thread(list(site_ids), config, probes, tls, kind, stopping) if site_ids else None
-    if site_ids:
+    if site_ids and on_workers:
+        sink.interrupted = stopflag.requested.is_set() or _crawl_on_workers(sessions, config, scan_id, profile, watch,
+                                                                            stopping)
+    elif site_ids:
         process = CrawlerProcess(scrapy_settings(config, log_file, sites=len(site_ids), site_urls=list(site_ids)))
         registry = ScanRegistry({netloc(u) for u in site_ids if u not in portal_pages}, {config.settings.portal.host})
         options = extract_options(profile, config.dictionaries)

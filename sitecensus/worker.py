@@ -1,0 +1,214 @@
+"""A worker: crawls sites of one scan that it takes from Redis (sitecensus/workqueue.py), in one Scrapy process,
+one crawler per site and at most `queue.sites_per_worker` sites at once, storing what it fetches the way the
+single-process crawl does (StoreSink). A site is crawled by one worker at a time, so its host's concurrency and
+delay hold for the whole scan; hosts that are nobody's site (link targets such as www.gov.cn) share a limiter in
+Redis (crawler/limiter.py), and each link target is checked once per scan (crawler/registry.py).
+
+    python -m sitecensus.worker SCAN_ID REDIS_URL   started by `sitecensus scan` (stdin a pipe: EOF = stop)
+    sitecensus worker                                 on any machine: waits for scans in queue.redis_url
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from scrapy.exceptions import DontCloseSpider
+from scrapy_redis.spiders import RedisSpider
+from sqlalchemy import select
+
+from sitecensus.config import Config, load_config
+from sitecensus.store import Scan, Site, open_store
+from sitecensus.workqueue import ScanQueue, connect, open_scans
+
+log = logging.getLogger("sitecensus.worker")
+TICK_SECONDS = 0.5
+
+
+class SiteFeeder(RedisSpider):
+    """scrapy-redis reads the scan's waiting sites (its start-URL list); each one becomes a crawler of its own
+    in this process. The feeder itself requests nothing and stays open until the scan's crawl is over."""
+
+    name = "sitecensus-feeder"
+
+    def __init__(self, worker: Worker, **kwargs):
+        super().__init__(**kwargs)
+        self.worker = worker
+        self.redis_key = worker.queue.sites_key
+        self.redis_batch_size = 1   # one site at a time: the worker takes another while it has room
+
+    def make_request_from_data(self, data):
+        self.worker.start_site(json.loads(data))
+        return []
+
+    def spider_idle(self):
+        if not self.worker.finished():
+            raise DontCloseSpider
+
+
+class Worker:
+    def __init__(self, config: Config, scan_id: int, redis_url: str, worker_id: str, parent_pipe: bool = False):
+        from crawler.extract.links import netloc
+        from crawler.registry import RedisScanRegistry
+        from sitecensus.scan import PORTAL_DEPTH, extract_options
+
+        self.config = config
+        self.id = worker_id
+        self.queue = ScanQueue(connect(redis_url), scan_id)
+        self.sessions = open_store(config.settings.store_url)
+        meta = json.loads(self.queue.server.get(f"sitecensus:{scan_id}:meta") or "{}")
+        with self.sessions() as session:
+            scan = session.get(Scan, scan_id)
+            if scan is None:
+                raise LookupError(f"存储中没有第 {scan_id} 次检测（store_url 是否与发起检测的机器相同？）")
+            sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None))).all()
+        self.as_of = scan.as_of
+        self.site_ids = {s.url: s.id for s in sites}
+        self.depth = {s.url: {"portal_page": 0, "portal": PORTAL_DEPTH}.get(s.role) for s in sites}
+        profile = config.profile(meta.get("profile"))
+        self.options = extract_options(profile, config.dictionaries)
+        self.registry = RedisScanRegistry(self.queue.server, scan_id,
+                                          {netloc(s.url) for s in sites if s.role != "portal_page"},
+                                          {config.settings.portal.host})
+        self.redis_url = redis_url
+        self.capacity = config.settings.queue.sites_per_worker
+        self.active: set[int] = set()
+        self.stopping = threading.Event()
+        self.parent_pipe = parent_pipe
+
+    # --- the reactor's side
+    def run(self, log_file: Path | None) -> int:
+        from scrapy.crawler import CrawlerProcess
+
+        from sitecensus.scan import WorkerSink, _stop_on_signals, scrapy_settings
+
+        settings = scrapy_settings(self.config, log_file, sites=self.capacity, site_urls=list(self.site_ids))
+        settings.set("REDIS_URL", self.redis_url, priority="cmdline")
+        settings.set("SITECENSUS_REDIS_URL", self.redis_url, priority="cmdline")
+        settings.set("SITECENSUS_SCAN_ID", self.queue.scan_id, priority="cmdline")
+        self.process = CrawlerProcess(settings)
+        self.sink = WorkerSink(self.sessions, self.queue.scan_id, self.site_ids, self.queue)
+        self.feeder_crawler = self.process.create_crawler(SiteFeeder)
+        self.process.crawl(self.feeder_crawler, worker=self)   # installs the asyncio reactor: import it only now
+        from twisted.internet import reactor, task
+        _stop_on_signals(self.process, self.sink, self.stopping, self.config.settings.crawl.stop_grace_seconds)
+        if self.parent_pipe:
+            threading.Thread(target=self._watch_parent, name="parent", daemon=True).start()
+        ticker = task.LoopingCall(self.tick)
+        reactor.callWhenRunning(ticker.start, TICK_SECONDS)
+        self.process.start(install_signal_handlers=False)
+        self.sink.flush()
+        log.info("worker %s: %s pages, %s fetches", self.id, self.sink.pages, self.sink.fetches)
+        return 0
+
+    def tick(self) -> None:
+        try:
+            self.queue.heartbeat(self.id, self.config.settings.queue.worker_lost_seconds)
+            if not self.stopping.is_set() and self.queue.stop_asked():
+                self.stop()
+            if self.stopping.is_set():
+                return
+            if self.finished():
+                self.feeder_crawler.stop()
+                return
+            while len(self.active) < self.capacity:
+                taken = len(self.active)
+                self.feeder_crawler.spider.schedule_next_requests()
+                if len(self.active) == taken:
+                    break
+        except Exception as exc:  # noqa: BLE001 - Redis gone (the scan's process ended): stop, keep what is stored
+            log.error("worker %s: lost the scan's queue (%s); stopping", self.id, exc)
+            self.stop()
+
+    def finished(self) -> bool:
+        return not self.active and (self.stopping.is_set() or self.queue.is_over())
+
+    def stop(self) -> None:
+        """Stop every crawl gracefully: spiders close with reason 'shutdown', their sites stay unfinished."""
+        if not self.stopping.is_set():
+            self.stopping.set()
+            self.sink.interrupted = True
+            self.process.stop()
+
+    def _watch_parent(self) -> None:
+        from twisted.internet import reactor
+        while os.read(0, 4096):   # unbuffered: EOF when the scan that started us ends or is killed
+            pass
+        reactor.callFromThread(self.stop)
+
+    def start_site(self, task: dict) -> None:
+        from crawler.spiders.site import SiteSpider
+        from sitecensus.resume import load_resume
+
+        url, site_id = task["url"], task["meta"]["site_id"]
+        if self.stopping.is_set():   # popped while stopping: back to the list for the resumed scan
+            self.queue.offer(site_id, url)
+            return
+        self.queue.take(site_id, self.id)
+        with self.sessions() as session:
+            resume = load_resume(session, site_id)
+        self.active.add(site_id)
+        log.info("worker %s takes %s%s", self.id, url, " (resumed from the store)" if resume else "")
+        done = self.process.crawl(SiteSpider, url=url, site_key=url, reference_date=self.as_of.date().isoformat(),
+                                  options=self.options, sink=self.sink, registry=self.registry,
+                                  max_depth=self.depth[url], resume=resume)
+        done.addBoth(self._site_ended, site_id, url)
+
+    def _site_ended(self, result, site_id: int, url: str):
+        self.active.discard(site_id)
+        if hasattr(result, "getTraceback"):   # the crawler failed: what was stored stands, the site counts as done
+            log.error("worker %s: crawl of %s failed: %s", self.id, url, result.getTraceback())
+            self.queue.finish(site_id)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def run_one_scan(config: Config, scan_id: int, redis_url: str, parent_pipe: bool) -> int:
+    out = Path(config.settings.output_dir)
+    me = worker_id()
+    log_file = out / "logs" / f"scan-{scan_id}-worker-{me}.log"
+    return Worker(config, scan_id, redis_url, me, parent_pipe).run(log_file)
+
+
+def serve(config: Config, say=print) -> None:
+    """`sitecensus worker`: wait for open scans in queue.redis_url and crawl them, one child process per scan
+    (a Scrapy reactor runs once per process)."""
+    url = config.settings.queue.redis_url
+    server = connect(url)
+    server.ping()
+    say(f"工作进程已启动（{worker_id()}），等待检测任务：{url}")
+    served: set[int] = set()
+    while True:
+        waiting = set(open_scans(server))
+        served &= waiting   # a scan stopped and resumed later opens again
+        for scan_id in waiting - served:
+            served.add(scan_id)
+            say(f"参与第 {scan_id} 次检测")
+            child = subprocess.run([sys.executable, "-m", "sitecensus.worker", str(scan_id), url],
+                                   env=dict(os.environ, SITECENSUS_CONFIG=str(config.directory)))
+            say(f"第 {scan_id} 次检测：本机的工作已结束（退出码 {child.returncode}）")
+        time.sleep(2)
+
+
+def main(argv: list[str]) -> int:
+    """A local worker (--pipe) reads the scan's Config from stdin, then holds stdin open until the scan ends;
+    one started by `sitecensus worker` reads the config folder (SITECENSUS_CONFIG)."""
+    scan_id, redis_url, piped = int(argv[0]), argv[1], "--pipe" in argv
+    if piped:
+        config = pickle.load(sys.stdin.buffer)
+    else:
+        config = load_config(os.environ.get("SITECENSUS_CONFIG"))
+    return run_one_scan(config, scan_id, redis_url, parent_pipe=piped)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

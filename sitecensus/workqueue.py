@@ -1,0 +1,138 @@
+"""A scan's shared state in Redis, read and written by its coordinator (`sitecensus scan`) and its workers
+(`sitecensus worker`, sitecensus/worker.py), on one machine or several:
+
+- `sites`: the sites waiting for a worker, as scrapy-redis start data (JSON `{"url", "meta"}`), which each
+  worker's `SiteFeeder` (a scrapy-redis RedisSpider) reads;
+- `owner`: which worker crawls which site now; `worker:<id>`: each worker's heartbeat, expiring on its own
+  when the worker dies, so that the coordinator gives its sites to the others;
+- `done`: the sites whose crawl ended (all they fetched is in the store);
+- `stop` / `over`: the coordinator asks the workers to stop (the scan is interrupted), or tells them the
+  crawl is over (every site done).
+
+The store (SQLite or PostgreSQL) keeps the facts; Redis only the coordination, so losing Redis loses no page:
+a site taken again is resumed from the store (sitecensus/resume.py).
+
+Without `queue.redis_url`, the scan runs an embedded Redis (fakeredis's TCP server) in its own process on a
+loopback port, for its local workers: a plain `pip install` is enough on one machine, and a second machine
+joins only when the office sets up a real Redis server.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from typing import Iterable
+
+SITE_TASK = "sitecensus:{scan}:sites"
+OPEN_SCANS = "sitecensus:open"   # the scans that want workers: where `sitecensus worker` looks for work
+
+
+def connect(url: str):
+    """A Redis client as scrapy-redis makes it (the same one its spiders use)."""
+    from scrapy_redis.connection import get_redis
+    return get_redis(url=url, decode_responses=True)
+
+
+class EmbeddedRedis:
+    """fakeredis's TCP server in a thread of this process, on 127.0.0.1 and a free port."""
+
+    def __init__(self):
+        from fakeredis import TcpFakeServer
+        self.server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
+        self.url = f"redis://127.0.0.1:{self.server.server_address[1]}/0"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="embedded-redis", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ScanQueue:
+    """The keys of one scan (see the module's text)."""
+
+    def __init__(self, server, scan_id: int):
+        self.server = server
+        self.scan_id = scan_id
+        self.sites_key = SITE_TASK.format(scan=scan_id)
+        self._key = f"sitecensus:{scan_id}:".__add__
+
+    # --- the coordinator
+    def reset(self) -> None:
+        """A fresh start of the scan's coordination (the link-check claims stay: see seed_claims)."""
+        self.server.delete(self.sites_key, *(self._key(k) for k in ("owner", "done", "stop", "over")))
+
+    def seed_claims(self, fetched: Iterable[tuple[str, str]]) -> None:
+        """A resumed scan: the link targets its sites had already checked, (url, site key), claimed again, so that
+        no other site checks them a second time (an embedded Redis starts empty)."""
+        from crawler.registry import claims_key
+        key, batch = claims_key(self.scan_id), {}
+        for url, site_key in fetched:
+            batch.setdefault(url, site_key)
+            if len(batch) >= 5000:
+                self._claim_all(key, batch)
+        self._claim_all(key, batch)
+
+    def _claim_all(self, key: str, batch: dict[str, str]) -> None:
+        with self.server.pipeline(transaction=False) as pipe:
+            for url, site_key in batch.items():
+                pipe.hsetnx(key, url, site_key)
+            pipe.execute()
+        batch.clear()
+
+    def offer(self, site_id: int, url: str) -> None:
+        self.server.rpush(self.sites_key, json.dumps({"url": url, "meta": {"site_id": site_id}}))
+
+    def done_sites(self) -> set[int]:
+        return {int(s) for s in self.server.smembers(self._key("done"))}
+
+    def lost_sites(self) -> dict[int, str]:
+        """{site id: worker} of the sites held by workers whose heartbeat has expired."""
+        owners = self.server.hgetall(self._key("owner"))
+        alive = {w for w in set(owners.values()) if self.server.exists(self._worker_key(w))}
+        return {int(site): worker for site, worker in owners.items() if worker not in alive}
+
+    def give_back(self, site_id: int, url: str) -> None:
+        """A lost worker's site goes back to the waiting list (once: the owner entry goes first)."""
+        if self.server.hdel(self._key("owner"), site_id):
+            self.offer(site_id, url)
+
+    def open(self) -> None:
+        self.server.sadd(OPEN_SCANS, self.scan_id)
+
+    def close(self) -> None:
+        self.server.srem(OPEN_SCANS, self.scan_id)
+
+    def ask_stop(self) -> None:
+        self.server.set(self._key("stop"), 1)
+
+    def declare_over(self) -> None:
+        self.server.set(self._key("over"), 1)
+
+    # --- a worker
+    def heartbeat(self, worker: str, ttl: float) -> None:
+        self.server.set(self._worker_key(worker), 1, px=int(ttl * 1000))
+
+    def take(self, site_id: int, worker: str) -> None:
+        self.server.hset(self._key("owner"), site_id, worker)
+
+    def finish(self, site_id: int) -> None:
+        with self.server.pipeline() as pipe:
+            pipe.sadd(self._key("done"), site_id)
+            pipe.hdel(self._key("owner"), site_id)
+            pipe.execute()
+
+    def stop_asked(self) -> bool:
+        return bool(self.server.exists(self._key("stop")))
+
+    def is_over(self) -> bool:
+        return bool(self.server.exists(self._key("over"))) or not self.server.sismember(OPEN_SCANS, self.scan_id)
+
+    def waiting(self) -> int:
+        return self.server.llen(self.sites_key)
+
+    def _worker_key(self, worker: str) -> str:
+        return f"sitecensus:worker:{worker}"
+
+
+def open_scans(server) -> list[int]:
+    return sorted(int(s) for s in server.smembers(OPEN_SCANS))

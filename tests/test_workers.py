@@ -1,0 +1,209 @@
+"""A full scan on worker processes (sitecensus/coordinator.py, sitecensus/worker.py): two workers find what one
+finds, findings and fingerprints included; a worker killed mid-scan (SIGKILL) loses nothing and changes no
+finding; a scan stopped mid-crawl resumes where it was without asking any server again for a page it had stored;
+per-host concurrency holds for the whole scan, for the sites and for a host every site links to. Loopback
+servers only; the workers' queue is the embedded one (queue.redis_url unset) or the test's real redis-server."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from conftest import loopback_config, run_cli
+from sitecensus.demo.server import DemoServer, Reply, SiteFiles
+from tests.test_service import count, db_rows, wait_for
+
+UNITS = ["区交通运输局", "区财政局", "区教育局", "区民政局"]
+PAGES = 24
+AS_OF = datetime.now(ZoneInfo("Asia/Shanghai")).replace(second=0, microsecond=0)
+
+
+class Recorder:
+    """Every request a server answers (path), and the most it answered at once."""
+
+    def __init__(self, pause: float):
+        self.pause = pause
+        self.lock = threading.Lock()
+        self.now = self.most = 0
+        self.paths: list[str] = []
+
+    def answer(self, path: str, body: str):
+        def handler(_method, _query, _form) -> Reply:
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+                self.paths.append(path)
+            time.sleep(self.pause)   # long enough for requests to overlap if the crawler lets them
+            with self.lock:
+                self.now -= 1
+            return Reply(200, body.encode())
+        return handler
+
+
+class World:
+    """len(UNITS) sites of PAGES pages; every page links to the same few targets on one shared 'external' host."""
+
+    def __init__(self, tmp_path: Path, pause: float = 0.0, crawl: dict | None = None, queue: dict | None = None):
+        self.portal, self.external = DemoServer(), DemoServer()
+        self.shared = Recorder(pause)
+        self.external.serve(SiteFiles(handlers={f"/doc/{i}.html": self.shared.answer(f"/doc/{i}.html", "<html>外部</html>")
+                                                for i in range(12)}))
+        self.portal.serve(SiteFiles(fallback=Reply(200, "<html><body>北仑之窗</body></html>".encode())))
+        self.sites = {unit: (DemoServer(), Recorder(pause)) for unit in UNITS}
+        for unit, (server, recorder) in self.sites.items():
+            server.serve(SiteFiles(handlers=self._pages(unit, recorder)))
+        self.config = loopback_config(tmp_path, self.portal.base_url, AS_OF.date(), crawl)
+        register = yaml.safe_load((self.config / "units.yaml").read_text(encoding="utf-8"))
+        register["units"] = [u for u in register["units"] if u["name"] in self.sites]
+        for unit in register["units"]:
+            unit["urls"] = [self.sites[unit["name"]][0].base_url]
+        (self.config / "units.yaml").write_text(yaml.safe_dump(register, allow_unicode=True), encoding="utf-8")
+        if queue:
+            path = self.config / "settings.yaml"
+            settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+            settings.setdefault("queue", {}).update(queue)
+            path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+
+    def _pages(self, unit: str, recorder: Recorder) -> dict:
+        external = "".join(f'<a href="{self.external.base_url}doc/{i}.html">参考{i}</a>' for i in range(12))
+        items = "".join(f'<li><a href="/p/{i}.html">通知{i}</a><span>2026-11-{1 + i % 20:02d}</span></li>'
+                        for i in range(PAGES))
+        pages = {f"/p/{i}.html": recorder.answer(f"/p/{i}.html", f"<html><head><title>通知{i}</title></head><body>"
+                                                                 f"正文{i}<a href='/p/{(i + 1) % PAGES}.html'>下一篇</a>"
+                                                                 f"{external}</body></html>")
+                 for i in range(PAGES)}
+        pages["/"] = recorder.answer("/", f"<html><head><title>{unit}</title></head><body><ul>{items}</ul>{external}"
+                                          "<a href='/missing.html'>失效</a></body></html>")
+        return pages
+
+    def close(self) -> None:
+        for server, _ in self.sites.values():
+            server.close()
+        self.portal.close()
+        self.external.close()
+
+
+@pytest.fixture
+def world(tmp_path):
+    built = World(tmp_path)
+    yield built
+    built.close()
+
+
+def scan(config: Path, *args: str) -> dict:
+    result = run_cli("scan", "--json", "--as-of", AS_OF.strftime("%Y-%m-%dT%H:%M"), *args, config=config, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def findings(document: dict) -> dict[str, list]:
+    """Per site: its verdict and every finding (code, fingerprint, count) in a fixed order."""
+    return {site["url"]: [site["verdict"], site["score"], sorted((f["code"], f["fingerprint"], f["count"], f["points"])
+                                                                 for f in site["findings"])]
+            for site in document["sites"]}
+
+
+def test_two_workers_find_what_one_worker_finds(world):
+    one = scan(world.config, "--workers", "1")
+    two = scan(world.config, "--workers", "2", "--fresh")
+    assert two["scan"]["id"] == one["scan"]["id"] + 1
+    assert findings(one) == findings(two)
+    assert any(found for _, _, found in findings(one).values())   # the missing page at least: something to compare
+    logs = list((Path(world.config.parent) / "out" / "logs").glob(f"scan-{two['scan']['id']}-worker-*.log"))
+    assert len(logs) == 2   # both workers ran
+
+
+def start_scan(config: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sitecensus", "scan", "--json", "--as-of",
+                             AS_OF.strftime("%Y-%m-%dT%H:%M"), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, SITECENSUS_CONFIG=str(config)))
+
+
+def worker_pids(scan: subprocess.Popen) -> list[int]:
+    children = Path(f"/proc/{scan.pid}/task/{scan.pid}/children").read_text().split()
+    return [int(pid) for pid in children
+            if b"sitecensus.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def stored_pages(config: Path, scan_id: int) -> list[str]:
+    return [url for url, in db_rows(config, "select pages.url from pages join sites on pages.site_id = sites.id "
+                                            "where sites.scan_id = ?", scan_id)]
+
+
+SLOW = {"per_host_concurrency": 1, "per_host_delay_seconds": 0.05, "unthrottled_networks": []}
+
+
+def test_a_worker_killed_mid_scan_loses_nothing(tmp_path):
+    world = World(tmp_path, pause=0.1, crawl=SLOW, queue={"worker_lost_seconds": 3})
+    try:
+        calm = scan(world.config, "--workers", "2")
+        running = start_scan(world.config, "--workers", "2", "--fresh")
+        scan_id = calm["scan"]["id"] + 1
+        wait_for(lambda: len(stored_pages(world.config, scan_id)) >= 10, 120, "pages of the scan in the store")
+        victim = worker_pids(running)[0]
+        os.kill(victim, signal.SIGKILL)
+        out, err = running.communicate(timeout=300)
+        assert running.returncode == 0, err
+        assert findings(json.loads(out)) == findings(calm)
+        pages = stored_pages(world.config, scan_id)
+        assert len(pages) == len(set(pages)) == len(stored_pages(world.config, calm["scan"]["id"]))   # none twice
+        fetched = db_rows(world.config, "select url, method, count(*) from fetches where scan_id = ? "
+                                        "group by url, method having count(*) > 1", scan_id)
+        assert fetched == []
+    finally:
+        world.close()
+
+
+def test_a_stopped_scan_resumes_without_refetching(tmp_path):
+    world = World(tmp_path, pause=0.1, crawl=SLOW)
+    try:
+        running = start_scan(world.config, "--workers", "2")
+        wait_for(lambda: count(world.config, "select count(*) from pages") >= 12, 120, "pages in the store")
+        running.send_signal(signal.SIGTERM)
+        _, err = running.communicate(timeout=120)
+        assert running.returncode == 130, err
+        scan_id = count(world.config, "select max(id) from scans")
+        assert db_rows(world.config, "select status from scans where id = ?", scan_id) == [("interrupted",)]
+        kept = stored_pages(world.config, scan_id)
+        asked_before = {unit: len(recorder.paths) for unit, (_, recorder) in world.sites.items()}
+
+        result = run_cli("scan", "--json", "--as-of", AS_OF.strftime("%Y-%m-%dT%H:%M"), config=world.config,
+                         timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert f"继续第 {scan_id} 次检测" in result.stderr
+        assert json.loads(result.stdout)["scan"]["id"] == scan_id
+        for unit, (server, recorder) in world.sites.items():
+            again = Counter(recorder.paths[asked_before[unit]:])
+            stored_here = {url.removeprefix(server.base_url.rstrip("/")) for url in kept if url.startswith(server.base_url)}
+            assert not {path for path in again if path != "/"} & stored_here, unit   # "/" is probed every run
+        pages = stored_pages(world.config, scan_id)
+        assert len(pages) == len(set(pages)) == len(UNITS) * (PAGES + 1) + 1   # every page once, and the portal's
+    finally:
+        world.close()
+
+
+def test_per_host_concurrency_holds_across_workers(tmp_path, redis_url):
+    world = World(tmp_path, pause=0.15, crawl={"per_host_concurrency": 1, "per_host_delay_seconds": 0,
+                                                 "unthrottled_networks": []},
+                  queue={"redis_url": redis_url, "sites_per_worker": 2})
+    try:
+        scan(world.config, "--workers", "2")
+        for unit, (_, recorder) in world.sites.items():
+            assert len(recorder.paths) >= PAGES, unit
+            assert recorder.most <= 1 + 1, unit   # + the home-page probe, which runs beside the crawl
+        assert len(set(world.shared.paths)) == 12   # every shared target checked ...
+        assert world.shared.most <= 1             # ... never two at once, though four sites on two workers link to it
+    finally:
+        world.close()
