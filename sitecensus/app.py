@@ -43,12 +43,13 @@ class App:
         return [self.config.unit(n) for n in names] if names else list(self.config.units)
 
     def scan(self, units: list[Unit], as_of: datetime, profile_name: str | None = None, watch: ScanWatch | None = None,
-             dashboard: bool = True) -> Outcome:
-        """A full scan (dashboard=True) or an on-demand audit; either moves the ledger of the units it saw."""
+             dashboard: bool = True, resume: bool = True) -> Outcome:
+        """A full scan (dashboard=True; it resumes an interrupted one unless `resume` is off) or an on-demand
+        audit; either moves the ledger of the units it saw."""
         profile = self.config.profile(profile_name)
         log_file = self.out_dir / "logs" / f"scan-{as_of:%Y%m%d-%H%M%S}.log"
         scan_id = run_scan(self.sessions, self.config, units, as_of, profile, log_file, watch,
-                           kind="scan" if dashboard else "audit")
+                           kind="scan" if dashboard else "audit", resume=resume)
         return self.judge(scan_id, as_of, profile_name, dashboard, ledger=True)
 
     def judge(self, scan_id: int, as_of: datetime, profile_name: str | None = None, dashboard: bool = True,
