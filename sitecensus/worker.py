@@ -93,6 +93,9 @@ class Worker:
         settings.set("REDIS_URL", self.redis_url, priority="cmdline")
         settings.set("SITECENSUS_REDIS_URL", self.redis_url, priority="cmdline")
         settings.set("SITECENSUS_SCAN_ID", self.queue.scan_id, priority="cmdline")
+        # hosts nobody owns (link targets every site has) get their per-host slots from Redis: last before the download
+        settings.set("DOWNLOADER_MIDDLEWARES", {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
+                                                "crawler.limiter.SharedHostLimiter": 950}, priority="cmdline")
         self.process = CrawlerProcess(settings)
         self.sink = WorkerSink(self.sessions, self.queue.scan_id, self.site_ids, self.queue)
         self.feeder_crawler = self.process.create_crawler(SiteFeeder)
