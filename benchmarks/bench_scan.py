@@ -44,6 +44,7 @@ def bench_config(out: Path, per_host: int) -> Config:
     settings.crawl.max_depth = 50
     settings.crawl.download_timeout_seconds = 10
     settings.crawl.render.enabled = os.environ.get("BENCH_RENDER", "1") != "0"   # the bench sites are static
+    settings.queue.workers = int(os.environ.get("BENCH_WORKERS", "0"))   # 0: one per core
     settings.probes.per_scan = 1
     settings.probes.spacing_seconds = 0
     return Config(directory=base.directory, settings=settings, units=[])
