@@ -51,7 +51,21 @@ CONCURRENT_ITEMS = 2
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 40,   # first: a refused request never reaches the others
     "crawler.middlewares.RetryAfterMiddleware": 540,
+    # Scrapy's defaults that do nothing for us but cost every request a call (and a signal handler):
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,     # every request is dont_filter
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,   # no site is crawled with a password
 }
+DOWNLOADER_STATS = False   # byte and status counters nobody reads: the store holds every fetch
+# Spider middlewares wrap every request and item a page yields in one more async generator each. The
+# spider sets depth (meta), Referer, and refuses over-long URLs (crawl.trap_max_url_chars) itself.
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,   # it overwrote the depth the spider gives
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,   # a development aid
+}
+# An HTTP server per crawler that runs Python code sent to it (Scrapy 2.19's default): not in a scan.
+REMOTE_CONTROL_ENABLED = False
 ITEM_PIPELINES = {
     "crawler.pipelines.SinkPipeline": 300,
 }
