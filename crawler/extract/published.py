@@ -215,16 +215,17 @@ def visible_lines(tree) -> tuple[list[Line], int | None]:
     script writes into the page with document.write."""
     body = tree.find(".//body")
     lines: list[Line] = []
-    current: list[str] = []
+    current: list[str] = []   # only non-empty pieces: an empty line ends cheaply (most block boundaries)
     links_open, linked, first_h1_end = 0, False, None
 
     def end_line():
         nonlocal linked
-        line = Line(" ".join("".join(current).split()))
-        if line:
-            line.linked = linked
-            lines.append(line)
-        current.clear()
+        if current:
+            line = Line(" ".join("".join(current).split()))
+            if line:
+                line.linked = linked
+                lines.append(line)
+            current.clear()
         linked = False
 
     walker = etree.iterwalk(body if body is not None else tree, events=("start", "end"))
@@ -233,22 +234,29 @@ def visible_lines(tree) -> tuple[list[Line], int | None]:
         if event == "start":
             if tag is None or tag in _INVISIBLE or _hidden(element):
                 if tag == "script":
-                    current.append(_script_written_date(element.text or ""))
+                    written = _script_written_date(element.text or "")
+                    if written:
+                        current.append(written)
                 walker.skip_subtree()
                 continue
             if tag not in _INLINE:
                 end_line()
-            links_open += tag == "a"
-            if element.text and element.text.strip():
-                current.append(element.text)
+            if tag == "a":
+                links_open += 1
+            text = element.text
+            if text and text.strip():
+                current.append(text)
                 linked = linked or links_open > 0
             continue
         if tag is not None and tag not in _INLINE and tag not in _INVISIBLE:
             end_line()
             if tag == "h1" and first_h1_end is None:
                 first_h1_end = len(lines) - 1
-        links_open -= tag == "a" and not _hidden(element)
-        current.append(element.tail or "")
+        elif tag == "a" and not _hidden(element):
+            links_open -= 1
+        tail = element.tail
+        if tail:
+            current.append(tail)
     end_line()
     return lines, _headline(tree, lines, first_h1_end)
 
