@@ -24,6 +24,7 @@ from sqlalchemy import select
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from sitecensus import stages  # noqa: E402
 from sitecensus.app import App  # noqa: E402
 from sitecensus.config import Config, ConsolidationForm, Unit, load_config  # noqa: E402
 from sitecensus.store import Fetch, Link, Page, Site  # noqa: E402
@@ -82,6 +83,8 @@ def main() -> int:
             pairs += 1
     print(f"sitecensus: {len(urls)} sites, {pages} pages, {pairs} broken pairs in {elapsed:.1f} s "
           f"({pages / elapsed:.0f} pages/s)", file=sys.stderr)
+    for timing in stages.finished:   # each stage's seconds, CPU and peak memory (sitecensus/stages.py)
+        print(f"sitecensus: {timing.line()}", file=sys.stderr)
     return 0
 
 

@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from sitecensus.stages import stage
+
 log = logging.getLogger("sitecensus")
 
 FONT = "'Noto Sans CJK SC', 'Microsoft YaHei', SimSun, sans-serif"
@@ -39,6 +41,7 @@ class PrintJob:
         return self.html.with_suffix(".pdf")
 
 
+@stage("报告PDF")
 def write_pdfs(jobs: list[PrintJob], printer: Printer | None) -> list[Path]:
     """Print every job; returns the PDFs written. Without a printer (PDFs turned off) nothing is done."""
     if not jobs or printer is None:

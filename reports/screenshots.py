@@ -30,6 +30,7 @@ from crawler.guard import host_name, ip_of
 from crawler.render import LAUNCH_ARGS, host_resolver_rules, settle
 from crawler.resolver import HostsMap
 from reports.sheet import SEVERITY_ORDER
+from sitecensus.stages import stage
 
 log = logging.getLogger("sitecensus.screenshots")
 
@@ -277,6 +278,7 @@ def _read_index(directory: Path) -> dict[str, dict] | None:
         return None
 
 
+@stage("证据截图")
 def evidence_screenshots(config, document: dict, out_dir: Path, big_pages: set[str] = frozenset()) -> dict[str, Screenshot]:
     """{fingerprint: picture} for the document's scan: taken at its first report, read from the index after.
     Pages in `big_pages` (over sheets.screenshots.max_page_bytes) get none."""

@@ -17,6 +17,7 @@ from sitecensus.judging import judge_scan
 from sitecensus.ledger import OPEN_STATUSES, problems_of, update_ledger
 from sitecensus.reporting import report_context
 from sitecensus.scan import ScanWatch, parse_as_of, run_scan
+from sitecensus.stages import stage
 from sitecensus.store import Judgement, Page, Result, Site, latest_judgement, latest_scan_id, open_store
 from reports.html import render, stem
 
@@ -55,13 +56,15 @@ class App:
     def judge(self, scan_id: int, as_of: datetime, profile_name: str | None = None, dashboard: bool = True,
               ledger: bool = False) -> Outcome:
         profile = self.config.profile(profile_name)
-        judgement_id = judge_scan(self.sessions, scan_id, as_of, profile, self.config)
+        with stage("评分"):
+            judgement_id = judge_scan(self.sessions, scan_id, as_of, profile, self.config)
         if ledger:
-            with self.sessions.begin() as session:
+            with stage("台账"), self.sessions.begin() as session:
                 update_ledger(session, judgement_id, self.config.settings, {u.name for u in self.config.units})
-        with self.sessions() as session:
-            document = full_document(session, session.get(Judgement, judgement_id), self.config.settings.timezone)
-        return Outcome(document, self.render(document, dashboard), scan_id)
+        with stage("报告"):   # the judged document, sheets, workbook, dashboard; PDFs and screenshots inside
+            with self.sessions() as session:
+                document = full_document(session, session.get(Judgement, judgement_id), self.config.settings.timezone)
+            return Outcome(document, self.render(document, dashboard), scan_id)
 
     def rescore(self, scan_id: int, as_of: datetime, profile_name: str | None = None) -> Outcome:
         """A what-if: a stored scan judged at another check time or with another profile, its reports written

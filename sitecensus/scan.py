@@ -39,6 +39,7 @@ from sitecensus.probing import start_probes
 from sitecensus.second_tries import second_try_failures
 from sitecensus import stopflag
 from sitecensus.lock import pid_alive
+from sitecensus.stages import stage
 from sitecensus.store import Column, Fetch, Judgement, Link, Page, Scan, Site
 
 log = logging.getLogger("sitecensus.scan")
@@ -509,8 +510,9 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch,
     stopping = threading.Event()   # asked to stop: during the crawl, the second tries or the wait for the probes
     prober = _probe_thread(list(site_ids), config, probes, tls, kind, stopping) if site_ids else None
     if site_ids and on_workers:
-        sink.interrupted = stopflag.requested.is_set() or _crawl_on_workers(sessions, config, scan_id, profile, watch,
-                                                                            stopping)
+        with stage("抓取"):
+            sink.interrupted = stopflag.requested.is_set() or _crawl_on_workers(sessions, config, scan_id, profile,
+                                                                                watch, stopping)
     elif site_ids:
         process = CrawlerProcess(scrapy_settings(config, log_file, sites=len(site_ids), site_urls=list(site_ids)))
         registry = ScanRegistry({netloc(u) for u in site_ids if u not in portal_pages}, {config.settings.portal.host})
@@ -524,11 +526,13 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch,
         if stopflag.requested.is_set():   # asked to stop while setting up: do not start the crawl
             sink.interrupted = True
         else:
-            process.start(install_signal_handlers=False)
+            with stage("抓取"):
+                process.start(install_signal_handlers=False)
     sink.flush()
     if not sink.interrupted:
-        _unless_stopped(stopping, second_try_failures, sessions, scan_id, config, as_of.date(),
-                        extract_options(profile, config.dictionaries), probes)
+        with stage("二次尝试"):
+            _unless_stopped(stopping, second_try_failures, sessions, scan_id, config, as_of.date(),
+                            extract_options(profile, config.dictionaries), probes)
     if sink.interrupted:   # (also when asked to stop while setting up)
         stopping.set()
     if prober:   # once stopping, no new round starts: the round and TLS checks under way end within their timeouts
@@ -557,6 +561,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch,
     return False
 
 
+@stage("栏目识别")
 def find_columns(sessions: sessionmaker[Session], scan_id: int, profile: Profile) -> None:
     min_items = profile.column_update.min_list_items
     with sessions.begin() as session:
