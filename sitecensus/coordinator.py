@@ -44,8 +44,13 @@ class LocalWorker:
     """A worker process of this machine; its stdin carries the config, then stays open: EOF = stop."""
 
     def __init__(self, config: Config, scan_id: int, redis_url: str):
-        self.process = subprocess.Popen([sys.executable, "-m", "sitecensus.worker", str(scan_id), redis_url, "--pipe"],
-                                        stdin=subprocess.PIPE)
+        # its output goes to its log (out/logs/scan-N-worker-*.log), what it says before that to scan-N-workers.err:
+        # never to the scan's own stdout and stderr, which a killed scan's reader must see closed at once
+        logs = Path(config.settings.output_dir) / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        with open(logs / f"scan-{scan_id}-workers.err", "ab") as errors:
+            self.process = subprocess.Popen([sys.executable, "-m", "sitecensus.worker", str(scan_id), redis_url,
+                                             "--pipe"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
         pickle.dump(config, self.process.stdin)
         self.process.stdin.flush()
 

@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -444,8 +445,9 @@ def run_scan(sessions: sessionmaker[Session], config: Config, units: list[Unit],
     else:
         scan_id = register_scan(sessions, config, units, as_of, kind)
     try:
-        interrupted = stopflag.requested.is_set() or _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file,
-                                                                   watch, recheck_pages, kind)
+        with scan_log(log_file if kind == "scan" else None):
+            interrupted = stopflag.requested.is_set() or _crawl_and_store(sessions, config, scan_id, as_of, profile,
+                                                                       log_file, watch, recheck_pages, kind)
         _signals_after_crawl()
     except BaseException:
         _finish(sessions, scan_id, "interrupted", as_of.tzinfo)
@@ -474,6 +476,27 @@ def _unless_stopped(stopping: threading.Event, work: Callable, *args) -> None:
         worker.join(0.5)
     if failure:
         raise failure[0]
+
+
+@contextmanager
+def scan_log(log_file: Path | None):
+    """The scan's own log while its crawl runs on workers: this process then runs no Scrapy, which would set it up."""
+    if log_file is None:
+        yield
+        return
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level or logging.INFO, logging.INFO))
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
 
 
 def _crawl_on_workers(sessions, config, scan_id, profile, watch, stopping: threading.Event) -> bool:
@@ -566,8 +589,9 @@ def find_columns(sessions: sessionmaker[Session], scan_id: int, profile: Profile
     min_items = profile.column_update.min_list_items
     with sessions.begin() as session:
         for site in session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None))):
-            pages = [dict(p.facts, depth=p.depth) for p in
-                     session.scalars(select(Page).where(Page.site_id == site.id))]
+            # the two columns only, not Page objects: one site's pages at a time, a few thousand JSON documents
+            pages = [dict(facts, depth=depth) for facts, depth in
+                     session.execute(select(Page.facts, Page.depth).where(Page.site_id == site.id).order_by(Page.id))]
             home = next((p for p in pages if p["kind"] == "home"), None)
             columns = discover_columns(home, pages, min_items, site.pinned)
             session.execute(insert(Column), [{"site_id": site.id, "url": c.url, "name": c.name, "data": c.to_dict()}

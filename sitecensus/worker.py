@@ -134,11 +134,15 @@ class Worker:
         return not self.active and (self.stopping.is_set() or self.queue.is_over())
 
     def stop(self) -> None:
-        """Stop every crawl gracefully: spiders close with reason 'shutdown', their sites stay unfinished."""
+        """Stop every crawl gracefully: spiders close with reason 'shutdown', their sites stay unfinished; after
+        crawl.stop_grace_seconds the reactor stops whatever is still closing (what was stored stays)."""
+        from twisted.internet import reactor
         if not self.stopping.is_set():
             self.stopping.set()
             self.sink.interrupted = True
             self.process.stop()
+            reactor.callLater(self.config.settings.crawl.stop_grace_seconds,
+                              lambda: reactor.running and reactor.stop())
 
     def _watch_parent(self) -> None:
         from twisted.internet import reactor
@@ -202,11 +206,25 @@ def serve(config: Config, say=print) -> None:
         time.sleep(2)
 
 
+def die_with_parent() -> None:
+    """A local worker ends with the scan that started it, even a killed one (Linux: PR_SET_PDEATHSIG): an orphan
+    would go on writing to a scan that the next run resumes, beside the workers that resume it."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return   # not Linux: the closed stdin (_watch_parent) stops it instead
+    if os.getppid() == 1:   # the parent died before the call above
+        os._exit(1)
+
+
 def main(argv: list[str]) -> int:
     """A local worker (--pipe) reads the scan's Config from stdin, then holds stdin open until the scan ends;
     one started by `sitecensus worker` reads the config folder (SITECENSUS_CONFIG)."""
     scan_id, redis_url, piped = int(argv[0]), argv[1], "--pipe" in argv
     if piped:
+        die_with_parent()
         config = pickle.load(sys.stdin.buffer)
     else:
         config = load_config(os.environ.get("SITECENSUS_CONFIG"))

@@ -262,14 +262,14 @@ def test_sigterm_interrupts_a_scan_which_keeps_its_pages_and_the_next_scan_start
     scan.send_signal(signal.SIGTERM)
     _, stderr = scan.communicate(timeout=60)
     assert scan.returncode == 130, stderr
-    assert "被中断" in stderr and "interrupted" in stderr
+    assert "被中断" in stderr and "从中断处继续" in stderr
     (scan_id, status), = db_rows(config, "select id, status from scans")
     assert status == "interrupted"
     pages = count(config, "select count(*) from pages")
     assert 1 <= pages < 61, "the pages fetched before the stop are kept"
     assert db_rows(config, "select count(*) from judgements") == [(0,)]   # an interrupted scan is never judged
 
-    make_config(tmp_path, sites, keys=("up",))   # a quick site for the next scan
+    make_config(tmp_path, sites, keys=("up",))   # a quick site for the next scan: another register, not resumed
     again = run_cli("scan", "--json", config=config, timeout=120)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["scan"]["id"] == scan_id + 1
