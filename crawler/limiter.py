@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 
 from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.extract.links import netloc
-from crawler.registry import connect
+from crawler.registry import connect, preload
 
 log = logging.getLogger(__name__)
 HELD = "sitecensus_host_slot"   # request.meta: (Lock, seconds to keep it after the answer)
@@ -41,6 +42,7 @@ class SharedHostLimiter:
         self.slots = slots or {}   # DOWNLOAD_SLOTS: a host's own concurrency and delay
         self.poll = poll
         self.redis_failed = False
+        preload(server, Lock.LUA_EXTEND_SCRIPT)   # _keep_for's
 
     @classmethod
     def from_crawler(cls, crawler):
