@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from sitecensus.store import Fetch, Link, Page, Site
 
+LINK_ROWS_AT_ONCE = 20_000
+
 
 class StoredLink(NamedTuple):
     url: str
@@ -62,8 +64,9 @@ def load_resume(session: Session, site_id: int) -> SiteResume | None:
         page.is_home |= bool(is_home)
         page.links_unread += links_unread   # a data page posted for several columns is one URL
     same: dict[str, str] = {}   # one string per distinct target: a site's menu is on every page
-    for source, target, kind in session.execute(select(Link.source, Link.target, Link.kind)
-                                                .where(Link.site_id == site_id).order_by(Link.id)):
+    links = (select(Link.source, Link.target, Link.kind).where(Link.site_id == site_id).order_by(Link.id)
+             .execution_options(yield_per=LINK_ROWS_AT_ONCE))   # a 5,000-page site has ~500,000
+    for source, target, kind in session.execute(links):
         page = pages.get(source)
         if page is not None:
             page.links.append(StoredLink(same.setdefault(target, target), kind))
