@@ -14,7 +14,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from sitecensus.resume import load_resume
 from sitecensus.store import Fetch, Link, Page, Scan, Site, open_store
@@ -98,10 +98,38 @@ def page_count(store_url: str) -> int:
         return session.scalar(select(func.count(Page.id)))
 
 
-def test_nothing_stored_is_nothing_to_resume(tmp_path):
-    store = new_store(tmp_path / "empty.db", "http://127.0.0.1:9/")
-    with open_store(store[0])() as session:
-        assert load_resume(session, store[2]) is None
+def test_what_the_store_holds_of_a_site(store_url):
+    """load_resume on both backends: pages by depth with their links in order, every URL requested, where the
+    home page ended up; a site with nothing stored has nothing to resume."""
+    sessions = open_store(store_url)
+    with sessions.begin() as session:
+        now = datetime.now(timezone.utc)
+        scan = Scan(started_at=now, as_of=now, status="running")
+        scan.sites += [Site(unit="甲", unit_kind="区政府", url="http://a.test/"),
+                       Site(unit="乙", unit_kind="区政府", url="http://b.test/")]
+        session.add(scan)
+        session.flush()
+        site, empty = scan.sites[0].id, scan.sites[1].id
+        fetch = {"site_id": site, "scan_id": scan.id, "method": "GET", "outcome": "ok"}
+        session.execute(insert(Fetch), [{**fetch, "url": "http://a.test/", "final_url": "https://a.test/"},
+                                        {**fetch, "url": "https://a.test/x.html", "final_url": "https://a.test/x.html"},
+                                        {**fetch, "url": "https://a.test/gone.png", "method": "HEAD",
+                                         "outcome": "broken"}])
+        session.execute(insert(Page), [
+            {"site_id": site, "url": "https://a.test/x.html", "depth": 1, "kind": "other",
+             "facts": {"links_unread": 7}},
+            {"site_id": site, "url": "https://a.test/", "depth": 0, "kind": "home", "is_home": True, "facts": {}}])
+        session.execute(insert(Link), [
+            {"site_id": site, "source": "https://a.test/", "target": t, "tag": "a", "kind": k, "text": ""}
+            for t, k in (("https://a.test/x.html", "page"), ("https://a.test/gone.png", "image"))])
+    with sessions() as session:
+        resume = load_resume(session, site)
+        assert load_resume(session, empty) is None
+    assert [(p.url, p.depth, p.is_home, p.links_unread) for p in resume.pages] == [
+        ("https://a.test/", 0, True, 0), ("https://a.test/x.html", 1, False, 7)]
+    assert resume.pages[0].links == [("https://a.test/x.html", "page"), ("https://a.test/gone.png", "image")]
+    assert resume.fetched == {"http://a.test/", "https://a.test/x.html", "https://a.test/gone.png"}
+    assert (resume.home_final_url, resume.home_ok) == ("https://a.test/", True)
 
 
 def test_a_killed_crawl_resumes_without_fetching_again(redis_url, tmp_path):
