@@ -79,7 +79,7 @@ class Coordinator:
         self.redis_url = config.settings.queue.redis_url or self.embedded.url
         self.queue = ScanQueue(connect(self.redis_url), scan_id)
         with sessions() as session:
-            sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None))).all()
+            sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).order_by(Site.id)).all()
             self.urls = {s.id: s.url for s in sites}
             self.keys = {s.id: s.url for s in sites}
             self.done_before = finished_sites(session, scan_id)

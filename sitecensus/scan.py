@@ -522,7 +522,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch,
     on_workers = kind == "scan"
 
     with sessions() as session:
-        sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None))).all()
+        sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).order_by(Site.id)).all()
     site_ids = {s.url: s.id for s in sites}
     portal_pages = {s.url for s in sites if s.role == "portal_page"}
     depth = {s.url: {"portal_page": 0, "portal": PORTAL_DEPTH}.get(s.role) for s in sites}
@@ -588,7 +588,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch,
 def find_columns(sessions: sessionmaker[Session], scan_id: int, profile: Profile) -> None:
     min_items = profile.column_update.min_list_items
     with sessions.begin() as session:
-        for site in session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None))):
+        for site in session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).order_by(Site.id)):
             # the two columns only, not Page objects: one site's pages at a time, a few thousand JSON documents
             pages = [dict(facts, depth=depth) for facts, depth in
                      session.execute(select(Page.facts, Page.depth).where(Page.site_id == site.id).order_by(Page.id))]

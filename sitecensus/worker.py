@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import pickle
+import resource
 import socket
 import subprocess
 import sys
@@ -68,7 +69,7 @@ class Worker:
             scan = session.get(Scan, scan_id)
             if scan is None:
                 raise LookupError(f"存储中没有第 {scan_id} 次检测（store_url 是否与发起检测的机器相同？）")
-            sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None))).all()
+            sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).order_by(Site.id)).all()
         self.as_of = scan.as_of
         self.site_ids = {s.url: s.id for s in sites}
         self.depth = {s.url: {"portal_page": 0, "portal": PORTAL_DEPTH}.get(s.role) for s in sites}
@@ -108,7 +109,8 @@ class Worker:
         reactor.callWhenRunning(ticker.start, TICK_SECONDS)
         self.process.start(install_signal_handlers=False)
         self.sink.flush()
-        log.info("worker %s: %s pages, %s fetches", self.id, self.sink.pages, self.sink.fetches)
+        log.info("worker %s: %s pages, %s fetches, %.1f CPU s, peak RSS %.0f MB", self.id, self.sink.pages,
+                 self.sink.fetches, time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return 0
 
     def tick(self) -> None:
@@ -121,7 +123,8 @@ class Worker:
             if self.finished():
                 self.feeder_crawler.stop()
                 return
-            while len(self.active) < self.capacity:
+            # LLEN first: scrapy-redis pops through a pipeline, which the embedded fakeredis answers slowly (~45 ms)
+            while len(self.active) < self.capacity and self.queue.waiting():
                 taken = len(self.active)
                 self.feeder_crawler.spider.schedule_next_requests()
                 if len(self.active) == taken:
