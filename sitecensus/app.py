@@ -16,7 +16,7 @@ from sitecensus.export import full_document
 from sitecensus.judging import judge_scan
 from sitecensus.ledger import OPEN_STATUSES, problems_of, update_ledger
 from sitecensus.reporting import report_context
-from sitecensus.scan import ScanWatch, parse_as_of, run_scan
+from sitecensus.scan import ScanWatch, parse_as_of, run_scan, scan_log
 from sitecensus.stages import stage
 from sitecensus.store import Judgement, Page, Result, Site, latest_judgement, latest_scan_id, open_store
 from reports.html import render, stem
@@ -51,7 +51,8 @@ class App:
         log_file = self.out_dir / "logs" / f"scan-{as_of:%Y%m%d-%H%M%S}.log"
         scan_id = run_scan(self.sessions, self.config, units, as_of, profile, log_file, watch,
                            kind="scan" if dashboard else "audit", resume=resume)
-        return self.judge(scan_id, as_of, profile_name, dashboard, ledger=True)
+        with scan_log(log_file if dashboard else None):   # judging and reports (their stage lines) in the scan's log too
+            return self.judge(scan_id, as_of, profile_name, dashboard, ledger=True)
 
     def judge(self, scan_id: int, as_of: datetime, profile_name: str | None = None, dashboard: bool = True,
               ledger: bool = False) -> Outcome:

@@ -42,3 +42,33 @@ def test_a_stage_as_decorator_is_timed_on_every_call_and_ends_on_an_error():
     with pytest.raises(ValueError):
         work(True)
     assert [t.name for t in stages.finished[before:]] == ["装饰", "装饰"]
+
+
+def test_a_scan_logs_every_stage_in_its_log(tmp_path):
+    """A full scan of one loopback site: the scan's log names each stage, the crawl's CPU included."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import yaml
+
+    from conftest import loopback_config, run_cli
+    from sitecensus.demo.server import DemoServer, Reply, SiteFiles
+
+    as_of = datetime.now(ZoneInfo("Asia/Shanghai")).replace(second=0, microsecond=0)
+    portal, site = DemoServer(), DemoServer()
+    page = Reply(200, "<html><head><title>区统计局</title></head><body><a href='/a.html'>通知</a></body></html>".encode())
+    portal.serve(SiteFiles(fallback=page))
+    site.serve(SiteFiles(pages={"/": page, "/a.html": page}))
+    try:
+        config = loopback_config(tmp_path, portal.base_url, as_of.date())
+        register = yaml.safe_load((config / "units.yaml").read_text(encoding="utf-8"))
+        register["units"][0]["urls"] = [site.base_url]
+        (config / "units.yaml").write_text(yaml.safe_dump(register, allow_unicode=True), encoding="utf-8")
+        result = run_cli("scan", "--json", "--as-of", as_of.strftime("%Y-%m-%dT%H:%M"), config=config)
+    finally:
+        portal.close()
+        site.close()
+    assert result.returncode == 0, result.stderr
+    text = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out" / "logs").glob("scan-*.log"))
+    for name in ("抓取", "栏目识别", "评分", "台账", "报告"):
+        assert f"阶段 {name}：用时" in text, name
