@@ -8,8 +8,8 @@ CONCURRENT_REQUESTS_PER_DOMAIN slots in Redis, a redis-py Lock named
 the answer (or the failure) the slot's lease is cut to DOWNLOAD_DELAY, so that Redis frees it then. Until the
 answer the lease is the download timeout plus the delay and a margin, so a killed worker's slots free themselves.
 
-Enabled by SITECENSUS_REDIS_URL and SITECENSUS_SCAN_ID (a worker's settings); hosts in
-SITECENSUS_ALLOWED_HOSTS (the scan's registered sites) are exempt. Place it last before the download
+Enabled by SITECENSUS_REDIS_URL and SITECENSUS_SCAN_ID (a worker's settings); the host:port of the scan's
+registered sites (SITECENSUS_OWNED_NETLOCS) are exempt — by port too: two sites on one address are two hosts. Place it last before the download
 (a high order number): its process_response must run before redirect and retry replace the request.
 """
 from __future__ import annotations
@@ -52,13 +52,13 @@ class SharedHostLimiter:
             raise NotConfigured("no shared Redis: one process, Scrapy's own slots are the limit")
         return cls(connect(url), scan_id, settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
                    settings.getfloat("DOWNLOAD_DELAY"), settings.getfloat("DOWNLOAD_TIMEOUT"),
-                   {host.lower() for host in settings.getlist("SITECENSUS_ALLOWED_HOSTS")},
+                   {host.lower() for host in settings.getlist("SITECENSUS_OWNED_NETLOCS")},
                    settings.getdict("DOWNLOAD_SLOTS"), settings.getfloat("SITECENSUS_LIMITER_POLL_SECONDS", 0.05))
 
     async def process_request(self, request, spider=None):
-        if (urlparse_cached(request).hostname or "").lower() in self.exempt:
-            return None
         host = netloc(request.url)   # not meta's download_slot: a redirect keeps the first host's
+        if host in self.exempt:   # a registered site: its one worker's own slot is the limit
+            return None
         own = self.slots.get(host, {})
         delay = own.get("delay", self.delay)
         lease = request.meta.get("download_timeout", self.timeout) + delay + LEASE_MARGIN_SECONDS

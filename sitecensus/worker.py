@@ -88,12 +88,15 @@ class Worker:
     def run(self, log_file: Path | None) -> int:
         from scrapy.crawler import CrawlerProcess
 
+        from crawler.extract.links import netloc
+
         from sitecensus.scan import WorkerSink, _stop_on_signals, scrapy_settings
 
         settings = scrapy_settings(self.config, log_file, sites=self.capacity, site_urls=list(self.site_ids))
         settings.set("REDIS_URL", self.redis_url, priority="cmdline")
         settings.set("SITECENSUS_REDIS_URL", self.redis_url, priority="cmdline")
         settings.set("SITECENSUS_SCAN_ID", self.queue.scan_id, priority="cmdline")
+        settings.set("SITECENSUS_OWNED_NETLOCS", sorted({netloc(url) for url in self.site_ids}), priority="cmdline")
         # hosts nobody owns (link targets every site has) get their per-host slots from Redis: last before the download
         settings.set("DOWNLOADER_MIDDLEWARES", {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
                                                 "crawler.limiter.SharedHostLimiter": 950}, priority="cmdline")

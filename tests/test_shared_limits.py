@@ -95,7 +95,8 @@ def test_per_host_concurrency_holds_across_two_processes(exempt, redis_url, tmp_
     hosts = [CountingServer(delay=0.3) for _ in range(2)]
     try:
         spec = _limited(redis_url, CONCURRENT_REQUESTS_PER_DOMAIN=2, DOWNLOAD_DELAY=0.001,
-                        SITECENSUS_ALLOWED_HOSTS=["127.0.0.1"] if exempt else [])
+                        SITECENSUS_OWNED_NETLOCS=[h.base_url.split("//")[1].rstrip("/") for h in hosts] if exempt else [],
+                        SITECENSUS_ALLOWED_HOSTS=["127.0.0.1"])   # the guard lets loopback through either way
         run_together([{**spec, "urls": [f"{h.base_url}/{p}/{i}" for i in range(10) for h in hosts]}
                       for p in ("p1", "p2")], tmp_path)
     finally:
