@@ -4,6 +4,7 @@ others, show progress, and tell the workers when the crawl is over or must stop.
 through queue.redis_url (`sitecensus worker`)."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pickle
@@ -81,7 +82,6 @@ class Coordinator:
         with sessions() as session:
             sites = session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).order_by(Site.id)).all()
             self.urls = {s.id: s.url for s in sites}
-            self.keys = {s.id: s.url for s in sites}
             self.done_before = finished_sites(session, scan_id)
             self.resumed = session.scalar(select(Fetch.id).where(Fetch.scan_id == scan_id).limit(1)) is not None
         self.workers: list[LocalWorker] = []
@@ -95,7 +95,7 @@ class Coordinator:
             with self.sessions() as session:
                 queue.seed_claims(session.execute(select(Fetch.url, Site.url).join(Site, Site.id == Fetch.site_id)
                                                   .where(Fetch.scan_id == self.scan_id)))
-        queue.server.set(f"sitecensus:{self.scan_id}:meta", f'{{"profile": "{self.profile}"}}')
+        queue.server.set(f"sitecensus:{self.scan_id}:meta", json.dumps({"profile": self.profile}))
         todo = [site_id for site_id in self.urls if site_id not in self.done_before]
         for site_id in todo:
             queue.offer(site_id, self.urls[site_id])
@@ -171,7 +171,7 @@ class Coordinator:
 
     def _say_done(self, site_id: int) -> None:
         if self.watch:
-            self.watch.site_done(self.keys[site_id])
+            self.watch.site_done(self.urls[site_id])
 
     def _show_pages(self, shown: tuple[int, int, int]) -> tuple[int, int, int]:
         """Pages stored, link targets requested and those that failed, as the workers' batches reach the store."""

@@ -185,7 +185,6 @@ class StoreSink:
         self.interrupted = False
         self.pages = 0
         self.fetches = 0
-        self.rendered = 0    # pages read through the browser (crawler/render.py)
 
     def spider_closed(self, site: str, reason: str) -> None:
         if reason == "shutdown":   # Scrapy's reason when SIGINT/SIGTERM stopped the crawl
@@ -233,7 +232,6 @@ class StoreSink:
                                for t, tag, kind, text in item.links)
         self.pending += 1 + len(item.links) // 20
         self.pages += 1
-        self.rendered += bool(item.facts.get("rendered"))
         if self.watch:
             self.watch.page(fetch.site, url)
 
@@ -579,9 +577,20 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch,
     with sessions.begin() as session:
         session.execute(update(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).values(state="crawled"))
     _finish(sessions, scan_id, "done", as_of.tzinfo)
-    log.info("scan %s: %s pages (%s rendered by the browser), %s fetches in %.1f s", scan_id, sink.pages, sink.rendered,
-             sink.fetches, time.monotonic() - started)
+    log.info("scan %s: %s pages (%s rendered by the browser), %s fetches in %.1f s", scan_id,
+             *stored_counts(sessions, scan_id), time.monotonic() - started)
     return False
+
+
+def stored_counts(sessions: sessionmaker[Session], scan_id: int) -> tuple[int, int, int]:
+    """Pages, pages read through the browser and fetches a scan stored (whichever processes crawled it)."""
+    of_scan = select(Site.id).where(Site.scan_id == scan_id)
+    with sessions() as session:
+        pages = session.scalar(select(func.count()).select_from(Page).where(Page.site_id.in_(of_scan)))
+        rendered = session.scalar(select(func.count()).select_from(Page).where(
+            Page.site_id.in_(of_scan), Page.facts["rendered"].as_boolean().is_(True)))
+        fetches = session.scalar(select(func.count()).select_from(Fetch).where(Fetch.scan_id == scan_id))
+    return pages or 0, rendered or 0, fetches or 0
 
 
 @stage("栏目识别")

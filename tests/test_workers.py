@@ -207,3 +207,22 @@ def test_per_host_concurrency_holds_across_workers(tmp_path, redis_url):
         assert world.shared.most <= 1             # ... never two at once, though four sites on two workers link to it
     finally:
         world.close()
+
+
+def test_a_worker_started_by_hand_joins_the_scan(tmp_path, redis_url):
+    """`sitecensus worker` on "another machine" (the same store and Redis) takes part in a scan started elsewhere."""
+    world = World(tmp_path, pause=0.1, crawl=SLOW, queue={"redis_url": redis_url, "sites_per_worker": 1})
+    joined = subprocess.Popen([sys.executable, "-m", "sitecensus", "worker"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, env=dict(os.environ, SITECENSUS_CONFIG=str(world.config)))
+    try:
+        document = scan(world.config, "--workers", "1")
+    finally:
+        joined.send_signal(signal.SIGINT)
+        _, said = joined.communicate(timeout=60)
+        world.close()
+    scan_id = document["scan"]["id"]
+    assert "等待检测任务" in said and f"参与第 {scan_id} 次检测" in said
+    logs = list((world.config.parent / "out" / "logs").glob(f"scan-{scan_id}-worker-*.log"))
+    assert len(logs) == 2
+    taken = [log.read_text(encoding="utf-8").count(" takes http") for log in logs]
+    assert all(taken) and sum(taken) == len(UNITS) + 1   # both crawled; every site (and the portal) once
