@@ -371,7 +371,7 @@ def mark_stale_scans(sessions: sessionmaker[Session]) -> list[int]:
 
 def stale_note(scan_id: int) -> str:
     """What the next scan, `status` and the service say of a scan whose process was killed."""
-    return f"第 {scan_id} 次检测上次未完成（进程已中止），已保存的页面保留，下次全面检测从中断处继续"
+    return f"第 {scan_id} 次检测上次未完成（进程已中止），已保存的页面保留；名单不变时，下次全面检测从中断处继续"
 
 
 def _stop_on_signals(process, sink: StoreSink, stopping: threading.Event, grace: float) -> None:

@@ -64,7 +64,7 @@ def _scan_state(scan: Scan, stale: bool) -> dict:
     if stale:
         return {"status": "interrupted", "note": stale_note(scan.id)}
     if scan.status == "interrupted":
-        return {"status": "interrupted", "note": "该次检测被中断，已保存的内容保留，该次检测不评分"}
+        return {"status": "interrupted", "note": "该次检测被中断，已保存的内容保留；名单不变时，下次全面检测从中断处继续"}
     return {"status": scan.status, "note": None}
 
 
