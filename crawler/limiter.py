@@ -20,7 +20,6 @@ from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
-from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.extract.links import netloc
 from crawler.registry import connect, preload

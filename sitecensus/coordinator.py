@@ -15,16 +15,17 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
+from redis.exceptions import RedisError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sitecensus.config import Config
-from sitecensus.store import Fetch, Page, Site
+from sitecensus.store import Fetch, Site
 from sitecensus.workqueue import EmbeddedRedis, ScanQueue, connect
 
 log = logging.getLogger("sitecensus.scan")
 POLL_SECONDS = 0.5
-PAGES_EVERY_SECONDS = 2   # counting a large scan's pages takes a while: progress need not be finer
+PAGES_EVERY_SECONDS = 2   # progress need not be finer
 
 
 def local_workers(config: Config) -> int:
@@ -90,7 +91,11 @@ class Coordinator:
     def crawl(self, stopping: threading.Event) -> bool:
         """Crawl every site not done yet; True when stopped before the end (the scan is interrupted)."""
         queue = self.queue
-        queue.reset()
+        try:
+            queue.reset()
+        except RedisError as exc:
+            raise WorkersFailed(f"连接不上 Redis（{self.redis_url}）：{exc}；请检查 settings.yaml 的 queue.redis_url，"
+                                "或删去它（只用本机时不需要 Redis）") from None
         if self.resumed:
             with self.sessions() as session:
                 queue.seed_claims(session.execute(select(Fetch.url, Site.url).join(Site, Site.id == Fetch.site_id)
@@ -177,11 +182,7 @@ class Coordinator:
         """Pages stored, link targets requested and those that failed, as the workers' batches reach the store."""
         if not self.watch:
             return shown
-        with self.sessions() as session:
-            pages = session.scalar(select(func.count()).select_from(Page).join(Site, Site.id == Page.site_id)
-                                   .where(Site.scan_id == self.scan_id)) or 0
-            fetches, failed = session.execute(select(func.count(), func.count().filter(Fetch.outcome != "ok"))
-                                              .where(Fetch.scan_id == self.scan_id)).one()
+        pages, fetches, failed = self.queue.progress()
         for _ in range(pages - shown[0]):
             self.watch.page("", "")
         for _ in range(failed - shown[2]):

@@ -206,7 +206,7 @@ def serve(config: Config, say=print) -> None:
         for scan_id in waiting - served:
             served.add(scan_id)
             say(f"参与第 {scan_id} 次检测")
-            child = subprocess.run([sys.executable, "-m", "sitecensus.worker", str(scan_id), url],
+            child = subprocess.run([sys.executable, "-m", "sitecensus.worker", str(scan_id), url], check=False,
                                    env=dict(os.environ, SITECENSUS_CONFIG=str(config.directory)))
             say(f"第 {scan_id} 次检测：本机的工作已结束（退出码 {child.returncode}）")
         time.sleep(2)

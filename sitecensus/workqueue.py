@@ -59,7 +59,7 @@ class ScanQueue:
     # --- the coordinator
     def reset(self) -> None:
         """A fresh start of the scan's coordination (the link-check claims stay: see seed_claims)."""
-        self.server.delete(self.sites_key, *(self._key(k) for k in ("owner", "done", "stop", "over")))
+        self.server.delete(self.sites_key, *(self._key(k) for k in ("owner", "done", "stop", "over", "progress")))
 
     def seed_claims(self, fetched: Iterable[tuple[str, str]]) -> None:
         """A resumed scan: the link targets its sites had already checked, (url, site key), claimed again, so that
@@ -120,6 +120,17 @@ class ScanQueue:
             pipe.sadd(self._key("done"), site_id)
             pipe.hdel(self._key("owner"), site_id)
             pipe.execute()
+
+    def add_progress(self, pages: int, fetches: int, failed: int) -> None:
+        with self.server.pipeline(transaction=False) as pipe:
+            for field, value in (("pages", pages), ("fetches", fetches), ("failed", failed)):
+                pipe.hincrby(self._key("progress"), field, value)
+            pipe.execute()
+
+    def progress(self) -> tuple[int, int, int]:
+        """Pages, fetches and failed fetches the workers stored in this run of the scan."""
+        counts = self.server.hgetall(self._key("progress"))
+        return tuple(int(counts.get(field, 0)) for field in ("pages", "fetches", "failed"))
 
     def stop_asked(self) -> bool:
         return bool(self.server.exists(self._key("stop")))

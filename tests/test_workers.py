@@ -226,3 +226,13 @@ def test_a_worker_started_by_hand_joins_the_scan(tmp_path, redis_url):
     assert len(logs) == 2
     taken = [log.read_text(encoding="utf-8").count(" takes http") for log in logs]
     assert all(taken) and sum(taken) == len(UNITS) + 1   # both crawled; every site (and the portal) once
+
+
+def test_an_unreachable_redis_is_a_clear_error(world):
+    path = world.config / "settings.yaml"
+    settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+    settings["queue"] = {"redis_url": "redis://127.0.0.1:9/0"}   # nothing listens on port 9
+    path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    result = run_cli("scan", config=world.config, timeout=120)
+    assert result.returncode == 1
+    assert "连接不上 Redis（redis://127.0.0.1:9/0）" in result.stderr and "Traceback" not in result.stderr
