@@ -117,6 +117,9 @@ class Fetch(Base):
 
 class Page(Base):
     __tablename__ = "pages"
+    # judging finds a link's source page by URL: without it, each link scanned all of its site's pages
+    # (47 x 5,000 pages: minutes per site)
+    __table_args__ = (Index("ix_pages_site_url", "site_id", "url"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     url: Mapped[str] = mapped_column(Text)
