@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _lean(write_config):
     """Configs the tests write for themselves skip the sheet PDFs and evidence screenshots (seconds of Chromium
-    per scan that those tests do not read); the shared `world` scan and the tests of those deliverables keep
-    them (they use the original writer, bound above)."""
+    per scan that those tests do not read) and crawl on one worker; the shared `world` scan and the tests of
+    those deliverables keep them (they use the original writer, bound above)."""
     def write(*args, **kwargs) -> Path:
         config = write_config(*args, **kwargs)
         path = config / "settings.yaml"
@@ -37,6 +37,9 @@ def _lean(write_config):
         sheets = settings.setdefault("sheets", {})
         sheets["pdf"] = False
         sheets.setdefault("screenshots", {})["enabled"] = False
+        # one worker process per scan (each imports Scrapy: seconds of CPU per scan, over a hundred scans);
+        # tests/test_workers.py and the shared `world` scan run several
+        settings.setdefault("queue", {})["workers"] = 1
         path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
         return config
     return write
