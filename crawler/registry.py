@@ -65,10 +65,11 @@ def claims_key(scan_id: int | str) -> str:
     return f"sitecensus:{scan_id}:claimed"
 
 
-def connect(redis_url: str):
-    """A Redis client as scrapy-redis makes it (its scheduler and queues share the server)."""
+def connect(redis_url: str, decode_responses: bool = False):
+    """A Redis client as scrapy-redis makes it (its scheduler and queues share the server); the scan's queue
+    (sitecensus/workqueue.py) reads its answers as text."""
     from scrapy_redis.connection import get_redis
-    return get_redis(url=redis_url)
+    return get_redis(url=redis_url, decode_responses=decode_responses)
 
 
 def preload(server, *scripts: str) -> None:

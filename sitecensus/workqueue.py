@@ -22,14 +22,15 @@ import json
 import threading
 from typing import Iterable
 
+from crawler.registry import connect as registry_client
+
 SITE_TASK = "sitecensus:{scan}:sites"
 OPEN_SCANS = "sitecensus:open"   # the scans that want workers: where `sitecensus worker` looks for work
 
 
 def connect(url: str):
-    """A Redis client as scrapy-redis makes it (the same one its spiders use)."""
-    from scrapy_redis.connection import get_redis
-    return get_redis(url=url, decode_responses=True)
+    """The queue's client: crawler/registry.py's, answering text."""
+    return registry_client(url, decode_responses=True)
 
 
 class EmbeddedRedis:
