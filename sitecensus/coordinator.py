@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sitecensus.config import Config
 from sitecensus.store import Fetch, Site
-from sitecensus.workqueue import EmbeddedRedis, ScanQueue, connect
+from sitecensus.workqueue import ScanQueue, connect, local_redis
 
 log = logging.getLogger("sitecensus.scan")
 POLL_SECONDS = 0.5
@@ -77,7 +77,7 @@ class Coordinator:
         self.scan_id = scan_id
         self.profile = profile
         self.watch = watch
-        self.embedded = None if config.settings.queue.redis_url else EmbeddedRedis()
+        self.embedded = None if config.settings.queue.redis_url else local_redis()
         self.redis_url = config.settings.queue.redis_url or self.embedded.url
         self.queue = ScanQueue(connect(self.redis_url), scan_id)
         with sessions() as session:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from sitecensus.config import Config, load_config
 from sitecensus.store import Scan, Site, open_store
-from sitecensus.workqueue import ScanQueue, connect, open_scans
+from sitecensus.workqueue import ScanQueue, connect, die_with_parent, open_scans
 
 log = logging.getLogger("sitecensus.worker")
 TICK_SECONDS = 0.5
@@ -210,19 +210,6 @@ def serve(config: Config, say=print) -> None:
                                    env=dict(os.environ, SITECENSUS_CONFIG=str(config.directory)))
             say(f"第 {scan_id} 次检测：本机的工作已结束（退出码 {child.returncode}）")
         time.sleep(2)
-
-
-def die_with_parent() -> None:
-    """A local worker ends with the scan that started it, even a killed one (Linux: PR_SET_PDEATHSIG): an orphan
-    would go on writing to a scan that the next run resumes, beside the workers that resume it."""
-    import ctypes
-    import signal
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return   # not Linux: the closed stdin (_watch_parent) stops it instead
-    if os.getppid() == 1:   # the parent died before the call above
-        os._exit(1)
 
 
 def main(argv: list[str]) -> int:
