@@ -124,3 +124,14 @@ def test_unreachable_home_page_is_judged_by_its_probes(world):
     home = world.fetch("down", "/")
     assert (home.outcome, home.error) == ("broken", "connect")
     assert world.site("down")["verdict"] == "无法检测"   # 3 probes cannot prove it down: that takes a week
+
+
+def test_waf_answers_are_recognised_in_gbk_and_utf8():
+    from types import SimpleNamespace
+
+    from crawler.spiders.site import _blocked
+    answer = "<html><body>网站防火墙：您的访问被阻断</body></html>"
+    for encoding in ("utf-8", "gbk"):
+        assert _blocked(SimpleNamespace(status=200, body=answer.encode(encoding)))
+    assert not _blocked(SimpleNamespace(status=200, body="<p>通知公告</p>".encode("gbk")))
+    assert not _blocked(SimpleNamespace(status=403, body=answer.encode("utf-8")))   # a 403 is judged as such
