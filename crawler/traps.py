@@ -42,7 +42,10 @@ class TrapGuard:
         self.max_url_chars = max_url_chars
         self.max_segment_repeats = max_segment_repeats
         self.max_calendar_values = max_calendar_values
-        self._calendars: dict[str, set[str]] = {}   # pattern -> the URLs admitted (at most max_calendar_values)
+        # pattern -> the URLs admitted (at most max_calendar_values): one URL as itself, several as a set. Most
+        # patterns are one article's own (its file name after the date folders): an empty set alone is 216 bytes,
+        # and a 5,000-page site has thousands of them (47 x 5,000 pages: a third of a worker's growth).
+        self._calendars: dict[str, str | set[str]] = {}
 
     def reason(self, url: str) -> str | None:
         """LONG, REPEAT or CALENDAR when the URL looks like a trap, else None. Asking again about an
@@ -58,12 +61,16 @@ class TrapGuard:
         pattern = calendar_pattern(parts.netloc, segments, parts.query)
         if pattern is None:
             return None
-        seen = self._calendars.setdefault(pattern, set())
-        if url in seen:
-            return None
-        if len(seen) >= self.max_calendar_values:
-            return CALENDAR
-        seen.add(url)
+        seen = self._calendars.get(pattern)
+        if seen is None:
+            self._calendars[pattern] = url
+        elif isinstance(seen, str):
+            if seen != url:
+                self._calendars[pattern] = {seen, url}
+        elif url not in seen:
+            if len(seen) >= self.max_calendar_values:
+                return CALENDAR
+            seen.add(url)
         return None
 
 

@@ -57,6 +57,13 @@ def test_many_articles_under_date_folders_are_not_a_calendar():
     assert not [url for url in urls if guard.reason(url)]
 
 
+def test_a_calendar_counts_each_date_once_from_its_first_url_on():
+    guard = TrapGuard(max_calendar_values=2)
+    day = "http://x.gov.cn/cal?date=2026-11-{:02d}".format
+    assert [guard.reason(day(1)), guard.reason(day(1)), guard.reason(day(2))] == [None, None, None]
+    assert [guard.reason(day(3)), guard.reason(day(1)), guard.reason(day(2))] == [CALENDAR, None, None]
+
+
 def test_path_repeating_a_segment_sequence_is_a_trap():
     guard = TrapGuard()
     assert guard.reason("http://x.gov.cn/a/b/a/b/a/b/") == REPEAT
