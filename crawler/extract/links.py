@@ -108,7 +108,9 @@ def _absolute(base: str, href: str, encoding: str) -> str | None:
     return _plain_join(anchor or base, href, encoding) or _normalize(anchor or base, href, encoding)
 
 
-@lru_cache(maxsize=65536)
+# Small on purpose: what recurs across pages is a site's nav/footer (per page, one_page() memoizes); 65,536
+# entries were ~30 MB that a worker of 5,000-page sites filled with one-off article hrefs and kept.
+@lru_cache(maxsize=4096)
 def _normalize(base: str, href: str, encoding: str) -> str | None:
     try:
         absolute = urljoin(base, href)
