@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler import registry
 from crawler.registry import RedisScanRegistry, connect
 from tests.counting_server import CountingServer
 
@@ -50,6 +51,17 @@ def test_a_target_is_claimed_by_one_site_and_again_by_that_site(redis_url):
     # a resumed site (another worker, an empty cache) checks what it had claimed
     assert RedisScanRegistry(server, 7).claim("http://x/a.png", "site-a")
     assert RedisScanRegistry(server, 8).claim("http://x/a.png", "site-b")   # another scan, another registry
+
+
+def test_a_worker_forgets_answers_past_its_limit_and_asks_redis_again(redis_url, monkeypatch):
+    monkeypatch.setattr(registry, "ANSWERS_KEPT", 3)
+    server = connect(redis_url)
+    mine, theirs = RedisScanRegistry(server, 9), RedisScanRegistry(server, 9)
+    assert theirs.claim("http://x/0.png", "site-b")
+    assert [mine.claim(f"http://x/{i}.png", "site-a") for i in range(1, 6)] == [True] * 5
+    assert len(mine.owners) <= 3                                # bounded
+    assert not mine.claim("http://x/0.png", "site-a")           # still answered by Redis: checked once
+    assert all(mine.claim(f"http://x/{i}.png", "site-a") for i in range(1, 6))   # its own claims stay its own
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["redis-registry", "control-per-process"])
