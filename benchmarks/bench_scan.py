@@ -6,6 +6,8 @@
 
 Politeness limits are lifted for loopback (the bench's nginx is ours); everything else is the
 product's own scan pipeline (Scrapy spiders, store, column discovery, scoring, reports).
+Environment: BENCH_WORKERS (crawl workers, 0 = one per core), BENCH_PRINT=0 (no screenshots or sheet PDFs),
+BENCH_RENDER=0 (no headless browser for script-built pages), BENCH_CONCURRENCY (requests in flight in all).
 
     benchmarks/bench_scan.py --sites /tmp/govbench/sites_10x400/sites.txt --out /tmp/sc-bench
     shared/bench/run_peers.sh --sites 10 --pages 400 --peers none \
@@ -47,6 +49,9 @@ def bench_config(out: Path, per_host: int) -> Config:
     settings.crawl.render.enabled = os.environ.get("BENCH_RENDER", "1") != "0"   # the bench sites are static
     settings.queue.workers = int(os.environ.get("BENCH_WORKERS", "0"))   # 0: one per core
     settings.probes.per_scan = 1
+    # BENCH_PRINT=0: no evidence screenshots and sheet PDFs (~110 s of Chromium per scan that no peer does), to
+    # compare the crawl-and-judge pipeline with the peers; the default measures the whole product
+    settings.sheets.pdf = settings.sheets.screenshots.enabled = os.environ.get("BENCH_PRINT", "1") != "0"
     settings.probes.spacing_seconds = 0
     return Config(directory=base.directory, settings=settings, units=[])
 
