@@ -537,7 +537,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch,
     probes: list = []
     tls: dict[str, dict] = {}
     started = time.monotonic()
-    stopping = threading.Event()   # asked to stop: during the crawl, the second tries or the wait for the probes
+    stopping = stopflag.SignalEvent()   # asked to stop: during the crawl, the second tries or the wait for the probes
     prober = _probe_thread(list(site_ids), config, probes, tls, kind, stopping) if site_ids else None
     if site_ids and on_workers:
         with stage("抓取"):

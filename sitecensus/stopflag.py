@@ -7,7 +7,30 @@ and the probe thread then waits on it forever."""
 import signal
 import threading
 
-requested = threading.Event()
+
+
+class SignalEvent(threading.Event):
+    """An Event that signal handlers set. Event.set takes a lock; a second signal whose handler runs while the first
+    handler is inside set() (holding that lock) waited for it forever: a scan stopped by `timeout` plus a kill of
+    its process group (two SIGTERMs) hung for good. The flag goes up before the lock is taken, so a handler that
+    interrupts set() finds it up and returns."""
+
+    def __init__(self):
+        super().__init__()
+        self._asked = False
+
+    def set(self) -> None:
+        if self._asked:
+            return
+        self._asked = True
+        super().set()
+
+    def clear(self) -> None:
+        self._asked = False
+        super().clear()
+
+
+requested = SignalEvent()
 # Commands that stop at a safe point on SIGTERM (the service too: a stop while it starts is a clean stop).
 SCANNING_COMMANDS = ("scan", "audit", "recheck", "demo", "serve")
 
