@@ -20,26 +20,26 @@ def _queue_works(url: str) -> None:
     assert queue.server.lrange(queue.sites_key, 0, -1) == ['{"url": "http://127.0.0.1:9/", "meta": {"site_id": 3}}']
 
 
+def _serves(server, kind: type, scheme: str) -> None:
+    """`server` is of `kind`, at a `scheme` URL, and a scan's queue works on it; closed after."""
+    try:
+        assert isinstance(server, kind) and server.url.startswith(scheme)
+        _queue_works(server.url)
+    finally:
+        server.close()
+
+
 def test_redis_server_is_spawned_when_installed():
     if not workqueue.redis_server_binary():
         pytest.fail("redis-server is not installed: `apt-get install -y redis-server`", pytrace=False)
     server = local_redis()
-    try:
-        assert isinstance(server, SpawnedRedis) and server.url.startswith("unix://")
-        _queue_works(server.url)
-    finally:
-        server.close()
+    _serves(server, SpawnedRedis, "unix://")
     assert server.process.poll() is not None and not server.folder.exists()
 
 
 def test_without_redis_server_the_embedded_fakeredis_serves(monkeypatch):
     monkeypatch.setattr(workqueue, "redis_server_binary", lambda: None)
-    server = local_redis()
-    try:
-        assert isinstance(server, EmbeddedRedis) and server.url.startswith("redis://127.0.0.1:")
-        _queue_works(server.url)
-    finally:
-        server.close()
+    _serves(local_redis(), EmbeddedRedis, "redis://127.0.0.1:")
 
 
 def test_a_redis_server_that_cannot_start_falls_back_to_fakeredis(monkeypatch, tmp_path):
