@@ -122,6 +122,8 @@ def test_two_workers_find_what_one_worker_finds(world):
     assert any(found for _, _, found in findings(one).values())   # the missing page at least: something to compare
     logs = list((Path(world.config.parent) / "out" / "logs").glob(f"scan-{two['scan']['id']}-worker-*.log"))
     assert len(logs) == 2   # both workers ran
+    taken = [log.read_text(encoding="utf-8").count(" takes http") for log in logs]
+    assert all(taken) and sum(taken) == len(UNITS) + 1   # both crawled (a small scan is shared), every site once
 
 
 def start_scan(config: Path, *args: str) -> subprocess.Popen:
