@@ -9,6 +9,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -131,13 +132,18 @@ class World:
     def findings(self, key: str, code: str) -> list[dict]:
         return [f for f in self.site(key)["findings"] if f["code"] == code]
 
-    def private_copy(self, directory: Path) -> Path:
-        """A copy of the config and the store, for tests that would change what later tests read."""
+    def private_copy(self, directory: Path, pictures: bool = False) -> Path:
+        """A copy of the config and the store, for tests that would change what later tests read; without the
+        sheet PDFs and evidence screenshots (Chromium for every sheet and finding again, in a new output folder)
+        unless the test is about them (`pictures`)."""
         config = directory / "config"
         shutil.copytree(self.config, config)
         settings = yaml.safe_load((config / "settings.yaml").read_text(encoding="utf-8"))
         shutil.copy(settings["store_url"].removeprefix("sqlite:///"), directory / "copy.db")
         settings.update(store_url=f"sqlite:///{directory / 'copy.db'}", output_dir=str(directory / "out"))
+        if not pictures:
+            settings["sheets"]["pdf"] = False
+            settings["sheets"]["screenshots"]["enabled"] = False
         (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
         return config
 
@@ -180,6 +186,63 @@ def world(tmp_path_factory):
         w.document = json.loads(result.stdout)
         w.stderr = result.stderr
         yield w
+
+
+def _uses_world(item) -> bool:
+    """Does the test (or a fixture it uses) need the session's `world` scan?"""
+    definitions = getattr(item, "_fixtureinfo", None)
+    found = definitions.name2fixturedefs.get("world") if definitions else None
+    return bool(found) and found[-1].scope == "session"
+
+
+# The suite runs on two processes (pytest-xdist, `--dist loadscope` in pyproject.toml), in work units: every
+# test of the shared `world` scan in one (one scan, its sites served by that process), the other tests of a
+# module in one (module fixtures; tests that read an earlier test's scans). xdist's scheduler sees only test
+# ids, so the workers, which collect, write each test's unit to a file the scheduler reads (its own
+# `loadgroup` marks do not reach it on pytest 9.2: pytest-xdist issue 1386).
+UNITS_KEY = "sitecensus_work_units"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """The controller: where the workers write the work units."""
+    if not hasattr(node.config, "_sitecensus_units"):
+        node.config._sitecensus_units = Path(tempfile.mkdtemp(prefix="sitecensus-xdist-")) / "units.json"
+    node.workerinput[UNITS_KEY] = str(node.config._sitecensus_units)
+
+
+def pytest_collection_modifyitems(config, items):
+    worker = getattr(config, "workerinput", None)
+    if not worker or UNITS_KEY not in worker:
+        return
+    units = {item.nodeid: "world" if _uses_world(item) else item.nodeid.split("::")[0] for item in items}
+    target = Path(worker[UNITS_KEY])
+    mine = target.with_name(f"units-{worker['workerid']}.json")
+    mine.write_text(json.dumps(units), encoding="utf-8")
+    os.replace(mine, target)   # whole: every worker collected the same tests
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnits(LoadScopeScheduling):
+        units: dict | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.units is None:   # first asked once every worker has collected
+                self.units = json.loads(Path(config._sitecensus_units).read_text(encoding="utf-8"))
+            return self.units.get(nodeid) or nodeid.split("::")[0]
+
+    return WorkUnits(config, log)
+
+
+def pytest_unconfigure(config):
+    units = getattr(config, "_sitecensus_units", None)
+    if units:
+        shutil.rmtree(Path(units).parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -129,7 +129,7 @@ def test_a_failing_browser_gives_no_picture_and_no_error(world, tmp_path, caplog
 
 
 def test_a_report_without_a_browser_still_writes_every_sheet(world, tmp_path):
-    config = world.private_copy(tmp_path)
+    config = world.private_copy(tmp_path, pictures=True)
     settings = (config / "settings.yaml").read_text(encoding="utf-8")
     (config / "settings.yaml").write_text(settings.replace("/usr/bin/chromium", str(tmp_path / "no-chromium")),
                                           encoding="utf-8")

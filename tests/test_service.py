@@ -76,6 +76,9 @@ def make_config(base: Path, urls: dict[str, str], keys=("up", "down", "slow", "f
     settings["crawl"].update(resolve_only_listed=True, per_host_delay_seconds=0, download_timeout_seconds=2, retries=0,
                              **(crawl or {}))
     settings["probes"].update(per_scan=1, spacing_seconds=0, timeout_seconds=1)
+    # no sheet PDFs or evidence screenshots (Chromium at every scan; their own tests read them), one worker
+    settings["sheets"].update(pdf=False, screenshots={"enabled": False})
+    settings["queue"]["workers"] = 1
     settings["service"].update({"probe_interval_seconds": 2, "scan_schedule": {"year": 2099},
                                 "log_file": str(base / "out" / "service.log"), **service})
     (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")

@@ -103,6 +103,9 @@ def office(request, tmp_path_factory):
     settings.update(store_url=store_url, output_dir=str(base / "out"))
     settings["crawl"].update(resolve_only_listed=True, per_host_delay_seconds=0, download_timeout_seconds=3, retries=0)
     settings["probes"].update(per_scan=1, spacing_seconds=0, timeout_seconds=2)
+    # no sheet PDFs or evidence screenshots (tests/test_sheets_print.py and test_screenshots.py read those), one worker
+    settings["sheets"].update(pdf=False, screenshots={"enabled": False})
+    settings["queue"]["workers"] = 1
     settings["mail"].update(host="127.0.0.1", port=smtp.port, security="none", user="egov",
                             password_env="TEST_SITECENSUS_SMTP", sender="电子政务办 <egov@bl.example>")
     (config / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
