@@ -371,7 +371,9 @@ def test_runs_missed_while_stopped_are_coalesced_into_one(sites, tmp_path):
     time.sleep(0.5)
     code, _ = stop_service(service)
     assert code == 0
-    assert count(config, "select count(*) from probes") == before + 1   # once, not once per missed run
+    # Once, not once per missed run (3-4 back to back). The next regular round falls on the old 2 s grid and may come
+    # within that half second of the late one (seen 0.6 s apart): at most that one more.
+    assert count(config, "select count(*) from probes") - before in (1, 2)
 
 
 @pytest.mark.parametrize("delay", [0.3, 1.0])
