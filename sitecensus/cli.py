@@ -668,10 +668,11 @@ def worker(config: Optional[Path] = ConfigOpt):
         _fail("settings.yaml 没有设置 queue.redis_url：多台机器一起检测时，需要一个共享的 Redis（如 redis://10.8.0.5:6379/0）")
     try:
         workers.serve(cfg, say=lambda text: err.print(text, highlight=False))
-    except KeyboardInterrupt:
-        err.print("工作进程已停止", highlight=False)
+    except KeyboardInterrupt:   # Ctrl-C before serve() took SIGINT over
+        pass
     except (OSError, RedisError) as exc:
         _fail(f"连接不上 Redis（{cfg.settings.queue.redis_url}）：{exc}")
+    err.print("工作进程已停止", highlight=False)
 
 
 @app.command()

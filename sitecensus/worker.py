@@ -14,6 +14,7 @@ import logging
 import os
 import pickle
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -193,22 +194,40 @@ def run_one_scan(config: Config, scan_id: int, redis_url: str, parent_pipe: bool
 
 def serve(config: Config, say=print) -> None:
     """`sitecensus worker`: wait for open scans in queue.redis_url and crawl them, one child process per scan
-    (a Scrapy reactor runs once per process)."""
+    (a Scrapy reactor runs once per process), until SIGINT/SIGTERM. The stop is a flag the loop checks, not a
+    KeyboardInterrupt: one raised somewhere inside a Redis call or a subprocess wait was not always seen (a worker
+    started by hand then ignored Ctrl-C after a scan, in a loaded test run)."""
+    from sitecensus.stopflag import SignalEvent
+
+    stop = SignalEvent()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     url = config.settings.queue.redis_url
     server = connect(url)
     server.ping()
     say(f"工作进程已启动（{worker_id()}），等待检测任务：{url}")
     served: set[int] = set()
-    while True:
+    while not stop.is_set():
         waiting = set(open_scans(server))
         served &= waiting   # a scan stopped and resumed later opens again
-        for scan_id in waiting - served:
+        for scan_id in sorted(waiting - served):
+            if stop.is_set():
+                break
             served.add(scan_id)
             say(f"参与第 {scan_id} 次检测")
-            child = subprocess.run([sys.executable, "-m", "sitecensus.worker", str(scan_id), url], check=False,
-                                   env=dict(os.environ, SITECENSUS_CONFIG=str(config.directory)))
-            say(f"第 {scan_id} 次检测：本机的工作已结束（退出码 {child.returncode}）")
-        time.sleep(2)
+            code = _take_part(scan_id, url, config, stop)
+            say(f"第 {scan_id} 次检测：本机的工作已结束（退出码 {code}）")
+        stop.wait(2)
+
+
+def _take_part(scan_id: int, url: str, config: Config, stop) -> int:
+    """Crawl scan `scan_id` in a child process; a stop ends it at once (its sites go to the other workers)."""
+    child = subprocess.Popen([sys.executable, "-m", "sitecensus.worker", str(scan_id), url],
+                             env=dict(os.environ, SITECENSUS_CONFIG=str(config.directory)))
+    while child.poll() is None:
+        if stop.wait(0.5):
+            child.kill()
+    return child.wait()
 
 
 def main(argv: list[str]) -> int:
