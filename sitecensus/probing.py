@@ -27,7 +27,8 @@ log = logging.getLogger("sitecensus.scan")
 def start_probes(urls: list[str], rounds: int, spacing: float, timeout: float, user_agent: str, hosts: HostsMap,
                  out: list, tls: dict, stop: threading.Event | None = None) -> threading.Thread:
     """Probe `urls` in a child process; the returned thread collects its rounds into `out` and the TLS facts
-    into `tls`, and ends when the child is done (once `stop` is set, no new round starts)."""
+    into `tls`, and ends when the child is done (once `stop` is set, no new round starts). Its `first_round`
+    event is set once the first round is in `out` (or the child ended without one)."""
     child = subprocess.Popen([sys.executable, "-m", "sitecensus.probing"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE)
     pickle.dump((urls, rounds, spacing, timeout, user_agent, hosts), child.stdin)
@@ -37,24 +38,29 @@ def start_probes(urls: list[str], rounds: int, spacing: float, timeout: float, u
         stop.wait()
         _close(child.stdin)
 
+    first_round = threading.Event()
+
     def collect():
         try:
             while True:
                 kind, payload = pickle.load(child.stdout)
                 if kind == "round":
                     out.extend(payload)
+                    first_round.set()
                 elif kind == "tls":
                     tls.update(payload)
                 elif kind == "error":
                     log.error("home-page probes failed: %s", payload)
         except (EOFError, pickle.UnpicklingError, OSError):
             pass   # done, or killed: what it sent is kept
+        first_round.set()
         _close(child.stdin)
         child.wait()
 
     if stop is not None:
         threading.Thread(target=tell_stop, name="probes-stop", daemon=True).start()
     thread = threading.Thread(target=collect, name="probes", daemon=True)
+    thread.first_round = first_round
     thread.start()
     return thread
 

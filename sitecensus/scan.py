@@ -560,6 +560,8 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch,
                 process.start(install_signal_handlers=False)
     sink.flush()
     if not sink.interrupted:
+        if prober:   # a home page that failed its probe too is not asked a third time: wait for that probe
+            _unless_stopped(stopping, prober.first_round.wait, 2 * config.settings.probes.timeout_seconds + 30)
         with stage("二次尝试"):
             _unless_stopped(stopping, second_try_failures, sessions, scan_id, config, as_of.date(),
                             extract_options(profile, config.dictionaries), probes)

@@ -81,3 +81,19 @@ def test_a_stop_ends_the_probe_process_before_its_next_round(slow_healthy_site):
     collector.join(10)
     assert not collector.is_alive() and len(out) == 1 and out[0].ok   # the round taken is kept, no other starts
     assert url in tls
+
+
+def test_first_round_is_raised_once_the_round_is_in(slow_healthy_site):
+    """The scan waits on it before its second tries: a home page that failed the crawl and its probe alike is
+    not asked a third time, even when the probe process starts slower than the crawl ends."""
+    from crawler.resolver import HostsMap
+    from sitecensus.probing import start_probes
+    url, marker = slow_healthy_site
+    out, tls, stop = [], {}, threading.Event()
+    collector = start_probes([url], 2, 30.0, 4.0, "sitecensus-test", HostsMap(), out, tls, stop)
+    assert not collector.first_round.is_set()   # the child is still starting: nothing asked yet
+    assert collector.first_round.wait(30)
+    assert marker.exists() and len(out) == 1 and out[0].ok
+    stop.set()
+    collector.join(40)
+    assert not collector.is_alive() and len(out) == 1
