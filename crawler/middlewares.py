@@ -1,5 +1,5 @@
 """Downloader middlewares: the address guard (every request, redirects included, goes only where
-crawler/guard.py lets it) and Retry-After (a 429/503 that says when to come back is retried once after
+crawler/guard.py lets it), the Referer header from the request's meta, and Retry-After (a 429/503 that says when to come back is retried once after
 that delay, up to SITECENSUS_RETRY_AFTER_MAX seconds; otherwise the answer stands)."""
 from __future__ import annotations
 
@@ -48,6 +48,18 @@ class RetryAfterMiddleware:
         retry = request.replace(dont_filter=True)
         retry.meta["retried_after"] = True
         return retry
+
+
+class RefererFromMeta:
+    """The Referer header is set as a request leaves, from meta["referrer"] (the page that linked to it), not
+    when the spider makes the request: a header costs a waiting request ~0.8 KB of its ~1.7 KB, and a site of
+    5,000 pages has thousands of requests waiting in a worker."""
+
+    def process_request(self, request, spider=None):
+        referrer = request.meta.get("referrer")
+        if referrer and b"Referer" not in request.headers:
+            request.headers[b"Referer"] = referrer
+        return None
 
 
 class AddressGuardMiddleware:

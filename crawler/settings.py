@@ -50,6 +50,7 @@ CONCURRENT_ITEMS = 2
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 40,   # first: a refused request never reaches the others
+    "crawler.middlewares.RefererFromMeta": 45,
     "crawler.middlewares.RetryAfterMiddleware": 540,
     # Scrapy's defaults that do nothing for us but cost every request a call (and a signal handler):
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,     # every request is dont_filter

@@ -17,6 +17,7 @@ class CountingServer:
         self.fallback = fallback or (lambda path: (200, b"ok", "text/plain", {}))
         self.delay = delay
         self.log: list[tuple[str, str, float, float]] = []   # method, path, started, ended (monotonic)
+        self.referers: dict[tuple[str, str], str | None] = {}  # (method, path) -> its Referer header
         self.now = 0
         self.most = 0
         self._lock = threading.Lock()
@@ -27,6 +28,7 @@ class CountingServer:
 
             def _serve(self, body_too: bool):
                 started = server._enter()
+                server.referers[self.command, self.path] = self.headers.get("Referer")
                 try:
                     time.sleep(server.delay)
                     status, body, ctype, headers = server.routes.get(self.path) or server.fallback(self.path)

@@ -71,3 +71,35 @@ def test_per_host_concurrency_holds_with_no_delay(tmp_path, limit):
 def test_the_unthrottled_loopback_concurrency_holds(tmp_path):
     gauge = scan_with(tmp_path, {"unthrottled_networks": ["127.0.0.0/8"], "unthrottled_concurrency": 3})
     assert 2 <= gauge.most <= 3 + 1
+
+
+def test_each_request_says_which_page_linked_to_it(tmp_path):
+    """Referer is set as a request leaves (crawler.middlewares.RefererFromMeta), not held by waiting requests:
+    pages, link checks (HEAD, then GET when HEAD fails) and the home page (none) all carry the right one."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.counting_server import CountingServer
+
+    home = ('<html><head><title>首页</title></head><body><a href="/a.html">通知公告</a>'
+            '<img src="/b.gif" alt="b"><a href="/c.pdf">附件</a></body></html>').encode()
+    page = '<html><head><title>通知</title></head><body><a href="/d.html">下一篇</a></body></html>'.encode()
+    routes = {"/": (200, home, "text/html; charset=utf-8", {}), "/a.html": (200, page, "text/html; charset=utf-8", {}),
+              "/d.html": (200, b"<html><title>d</title></html>", "text/html; charset=utf-8", {}),
+              "/b.gif": (200, b"GIF89a", "image/gif", {})}
+    site = CountingServer(routes, fallback=lambda path: (405 if path == "/c.pdf" else 404, b"", "text/plain", {}))
+    root = Path(__file__).resolve().parents[1]
+    spec = {"settings": {"SITECENSUS_ALLOWED_HOSTS": ["127.0.0.1"], "DOWNLOAD_DELAY": 0.001},
+            "site": {"url": site.base_url + "/", "items": str(tmp_path / "items.jsonl")}}
+    try:
+        done = subprocess.run([sys.executable, "-m", "tests.crawl_child", json.dumps(spec)], cwd=root, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True)
+    finally:
+        site.close()
+    assert done.returncode == 0, done.stderr
+    home_url, page_url = site.base_url + "/", site.base_url + "/a.html"
+    assert site.referers == {("GET", "/"): None, ("GET", "/a.html"): home_url, ("HEAD", "/b.gif"): home_url,
+                             ("HEAD", "/c.pdf"): home_url, ("GET", "/c.pdf"): home_url, ("GET", "/d.html"): page_url}

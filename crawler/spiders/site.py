@@ -172,10 +172,14 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
     # ------------------------------------------------------------ requests
 
     def _request(self, url, callback, depth, referrer, is_home=False, method="GET", check_only=False):
-        return scrapy.Request(url, method=method, callback=callback, errback=self.on_error, dont_filter=True,
-                              headers={"Referer": referrer} if referrer else None,
-                              meta={"download_slot": netloc(url), "depth": depth, "referrer": referrer,
-                                    "is_home": is_home, "check_only": check_only, "first_url": url})
+        # Lean: thousands wait in the scheduler for a big site. The Referer header is set as the request leaves
+        # (crawler.middlewares.RefererFromMeta); flags only when true (a dict of up to 5 keys stays small).
+        meta = {"download_slot": netloc(url), "depth": depth, "referrer": referrer, "first_url": url}
+        if is_home:
+            meta["is_home"] = True
+        if check_only:
+            meta["check_only"] = True
+        return scrapy.Request(url, method=method, callback=callback, errback=self.on_error, dont_filter=True, meta=meta)
 
     def _follow(self, facts, response_url: str, depth: int):
         """Crawl the site's pages, check every other target once, within the site's budgets; trap URLs
