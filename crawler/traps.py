@@ -42,10 +42,11 @@ class TrapGuard:
         self.max_url_chars = max_url_chars
         self.max_segment_repeats = max_segment_repeats
         self.max_calendar_values = max_calendar_values
-        # pattern -> the URLs admitted (at most max_calendar_values): one URL as itself, several as a set. Most
-        # patterns are one article's own (its file name after the date folders): an empty set alone is 216 bytes,
-        # and a 5,000-page site has thousands of them (47 x 5,000 pages: a third of a worker's growth).
-        self._calendars: dict[str, str | set[str]] = {}
+        # pattern -> the URLs admitted (at most max_calendar_values), both as 64-bit hashes (crawler/urlset.py):
+        # one URL as its hash, several as a set. Most patterns are one article's own (its file name after the
+        # date folders), so a 5,000-page site has ~6,500 of them: as strings, ~1.7 MB per site and 16 sites per
+        # worker; an empty set alone is 216 bytes.
+        self._calendars: dict[int, int | set[int]] = {}
 
     def reason(self, url: str) -> str | None:
         """LONG, REPEAT or CALENDAR when the URL looks like a trap, else None. Asking again about an
@@ -61,16 +62,17 @@ class TrapGuard:
         pattern = calendar_pattern(parts.netloc, segments, parts.query)
         if pattern is None:
             return None
-        seen = self._calendars.get(pattern)
+        key, mark = hash(pattern), hash(url)
+        seen = self._calendars.get(key)
         if seen is None:
-            self._calendars[pattern] = url
-        elif isinstance(seen, str):
-            if seen != url:
-                self._calendars[pattern] = {seen, url}
-        elif url not in seen:
+            self._calendars[key] = mark
+        elif isinstance(seen, int):
+            if seen != mark:
+                self._calendars[key] = {seen, mark}
+        elif mark not in seen:
             if len(seen) >= self.max_calendar_values:
                 return CALENDAR
-            seen.add(url)
+            seen.add(mark)
         return None
 
 

@@ -21,6 +21,7 @@ from crawler.items import FetchItem, PageItem
 from crawler.registry import ScanRegistry
 from crawler.spiders.families import FamilyCrawling
 from crawler.traps import TrapGuard
+from crawler.urlset import UrlSet
 from crawler import render
 
 _HTML_TYPES = ("text/html", "application/xhtml")
@@ -71,17 +72,18 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         self.options = options or ExtractOptions()
         self.sink = sink
         self.registry = registry or ScanRegistry({netloc(url)})
-        self.crawl_claimed: set[str] = set()
-        self.checked: set[str] = set()   # link targets this spider asked the registry about: never twice
-        self.parsed: set[str] = set()
+        # URL sets as hashes (crawler/urlset.py): what a spider remembers grows with its site
+        self.crawl_claimed = UrlSet()
+        self.checked = UrlSet()   # link targets this spider asked the registry about: never twice
+        self.parsed = UrlSet()
         self.resume = resume              # sitecensus.resume.SiteResume: what the store holds of this site
-        self.done_before: set[str] = resume.fetched if resume else set()   # requested before: never again
+        self.done_before = UrlSet(resume.fetched if resume else ())   # requested before: never again
         self.depth_override = max_depth  # a retained portal page: that page and its links only
         self.also = [u for u in (also or []) if netloc(u) in self.netlocs and u != url]   # a re-check's pages
         # Budget counters (reported when the spider closes): distinct URLs, so a link on every page counts once
         self.link_checks = 0
-        self.pages_left: set[str] = set()     # internal pages not crawled: the page budget was spent
-        self.checks_left: set[str] = set()    # targets not checked: the link-check budget was spent
+        self.pages_left = UrlSet()     # internal pages not crawled: the page budget was spent
+        self.checks_left = UrlSet()    # targets not checked: the link-check budget was spent
         self.links_unread = 0                 # links past the per-page cap, summed over pages (never normalized)
         self.trapped: dict[str, str] = {}     # url -> trap kind (crawler/traps.py), never requested
 
