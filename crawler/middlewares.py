@@ -1,6 +1,7 @@
 """Downloader middlewares: the address guard (every request, redirects included, goes only where
-crawler/guard.py lets it), the Referer header from the request's meta, and Retry-After (a 429/503 that says when to come back is retried once after
-that delay, up to SITECENSUS_RETRY_AFTER_MAX seconds; otherwise the answer stands)."""
+crawler/guard.py lets it), the Referer header from the request's meta, and Retry-After (a 429/503 that
+says when to come back is retried once after that delay, up to SITECENSUS_RETRY_AFTER_MAX seconds;
+otherwise the answer stands)."""
 from __future__ import annotations
 
 import asyncio
