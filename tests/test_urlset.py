@@ -18,6 +18,11 @@ def test_a_url_set_answers_like_a_set_of_its_urls():
 def test_it_holds_less_than_the_strings_do():
     urls = [f"http://127.0.0.1:8080/zwgk/202511/t20251120_{i}.html" for i in range(1000)]
     as_hashes = UrlSet(urls)
-    held = sys.getsizeof(as_hashes) + sum(sys.getsizeof(h) for h in set.__iter__(as_hashes))
+    held = sys.getsizeof(as_hashes) + sum(sys.getsizeof(h) for h in dict.__iter__(as_hashes))
     as_strings = set(urls)
     assert held < 0.6 * (sys.getsizeof(as_strings) + sum(sys.getsizeof(u) for u in urls))
+
+
+def test_its_table_does_not_grow_fourfold_like_a_sets():
+    urls = [f"http://127.0.0.1:8080/zwgk/202511/t20251120_{i}.html" for i in range(5000)]
+    assert sys.getsizeof(UrlSet(urls)) < 0.5 * sys.getsizeof({hash(u) for u in urls})
