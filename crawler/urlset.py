@@ -3,7 +3,7 @@
 A spider of a 5,000-page site remembers ~15,000 URLs (claimed, parsed, checked); as strings that is ~155 bytes
 each, and a worker runs 16 such spiders at once. Two URLs of one site sharing a 64-bit hash is a chance of about
 1 in 10^11. The hashes are a dict's keys, not a set's: a set's table grows fourfold (5,000 entries: 512 KB, a
-dict 144 KB), and that alone was most of a worker's growth from 400 to 5,000 pages per site. It answers `in`,
+dict 144 KB; a worker's peak at 47 x 5,000 moved by 1 MB only, measured). It answers `in`,
 `add`, `discard`, `update` and `len`, and cannot list its URLs.
 """
 from __future__ import annotations
