@@ -9,6 +9,8 @@ process).
 """
 from __future__ import annotations
 
+import sys
+
 
 class ScanRegistry:
     """In memory, shared by the spiders of one process."""
@@ -51,7 +53,8 @@ class RedisScanRegistry(ScanRegistry):
         if owner is None:
             if len(self.owners) >= ANSWERS_KEPT:
                 self.owners.clear()   # Redis keeps every claim: a forgotten answer costs a round trip, not a check
-            owner = self.owners[url] = _text(self._claim(keys=[self.key], args=[url, site_key]))
+            # the owner is one of a few dozen site keys: one shared string, not one per answer
+            owner = self.owners[url] = sys.intern(_text(self._claim(keys=[self.key], args=[url, site_key])))
         return owner == site_key
 
 

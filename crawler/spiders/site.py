@@ -8,6 +8,7 @@ no result.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from datetime import date, datetime, timezone
 
@@ -174,9 +175,10 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
     # ------------------------------------------------------------ requests
 
     def _request(self, url, callback, depth, referrer, is_home=False, method="GET", check_only=False):
-        # Lean: thousands wait in the scheduler for a big site. The Referer header is set as the request leaves
-        # (crawler.middlewares.RefererFromMeta); flags only when true (a dict of up to 5 keys stays small).
-        meta = {"download_slot": netloc(url), "depth": depth, "referrer": referrer, "first_url": url}
+        # Lean: thousands wait in the scheduler for a big site (crawler/frontier.py keeps them as tuples). The
+        # Referer header is set as the request leaves (crawler.middlewares.RefererFromMeta); flags only when true;
+        # the host name is one shared string, not one per request.
+        meta = {"download_slot": sys.intern(netloc(url)), "depth": depth, "referrer": referrer, "first_url": url}
         if is_home:
             meta["is_home"] = True
         if check_only:
