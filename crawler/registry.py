@@ -16,7 +16,7 @@ class ScanRegistry:
     """In memory, shared by the spiders of one process."""
 
     def __init__(self, site_netlocs: set[str] | None = None, destination_netlocs: set[str] | None = None):
-        self.owners: dict[str, str] = {}   # link target -> the site key that checks it
+        self.owners: dict = {}   # link target (its _key) -> the site key that checks it
         self.site_netlocs = site_netlocs or set()
         # Where closed sites send visitors (the district portal): a home page redirected there is
         # recorded as migrated, and the destination is not crawled as if it were the unit's site.
@@ -28,12 +28,15 @@ class ScanRegistry:
 
     def claimed_elsewhere(self, url: str, site_key: str) -> bool:
         """Known (without asking anyone) to be checked by another site."""
-        owner = self.owners.get(url)
+        owner = self.owners.get(self._key(url))
         return owner is not None and owner != site_key
+
+    _key = staticmethod(str)   # how `owners` is keyed: the URL itself
 
 
 class RedisScanRegistry(ScanRegistry):
-    """The same registry in Redis, for every worker of scan `scan_id`; `owners` caches the answers."""
+    """The same registry in Redis, for every worker of scan `scan_id`; `owners` caches the answers, keyed by the
+    URL's 64-bit hash: a worker's memory holds no URL strings for them."""
 
     def __init__(self, server, scan_id: int | str, site_netlocs: set[str] | None = None,
                  destination_netlocs: set[str] | None = None):
@@ -48,19 +51,23 @@ class RedisScanRegistry(ScanRegistry):
                  destination_netlocs: set[str] | None = None) -> "RedisScanRegistry":
         return cls(connect(redis_url), scan_id, site_netlocs, destination_netlocs)
 
+    _key = staticmethod(hash)   # the cache's keys: 64-bit hashes, as crawler/urlset.py
+
     def claim(self, url: str, site_key: str) -> bool:
-        owner = self.owners.get(url)
+        key = hash(url)
+        owner = self.owners.get(key)
         if owner is None:
             if len(self.owners) >= ANSWERS_KEPT:
                 self.owners.clear()   # Redis keeps every claim: a forgotten answer costs a round trip, not a check
             # the owner is one of a few dozen site keys: one shared string, not one per answer
-            owner = self.owners[url] = sys.intern(_text(self._claim(keys=[self.key], args=[url, site_key])))
+            owner = self.owners[key] = sys.intern(_text(self._claim(keys=[self.key], args=[url, site_key])))
         return owner == site_key
 
 
 # Answers a worker remembers: a worker's memory stays flat over a scan of any size (47 x 5,000 pages: ~60,000
-# claims per worker, ~15 MB had it kept them all).
-ANSWERS_KEPT = 20_000
+# claims per worker). What they save is a round trip for a target another site of this worker claimed first
+# (shared links: the portal, www.gov.cn), which recur and are soon asked again; a spider never asks twice.
+ANSWERS_KEPT = 10_000
 
 # HSETNX that answers the owner, whoever set it: one round trip (a pipeline of HSETNX and HGET costs fakeredis's
 # TCP server ~45 ms, one command per poll of its socket).

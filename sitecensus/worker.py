@@ -91,7 +91,7 @@ class Worker:
 
         from crawler.extract.links import netloc
 
-        from sitecensus.scan import WorkerSink, _stop_on_signals, scrapy_settings
+        from sitecensus.scan import WorkerSink, _stop_on_signals, frozen_heap, scrapy_settings
 
         settings = scrapy_settings(self.config, log_file, sites=self.capacity, site_urls=list(self.site_ids))
         settings.set("REDIS_URL", self.redis_url, priority="cmdline")
@@ -111,7 +111,8 @@ class Worker:
             threading.Thread(target=self._watch_parent, name="parent", daemon=True).start()
         ticker = task.LoopingCall(self.tick)
         reactor.callWhenRunning(ticker.start, TICK_SECONDS)
-        self.process.start(install_signal_handlers=False)
+        with frozen_heap():
+            self.process.start(install_signal_handlers=False)
         self.sink.flush()
         log.info("worker %s: %s pages, %s fetches, %.1f CPU s, peak RSS %.0f MB", self.id, self.sink.pages,
                  self.sink.fetches, time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -60,6 +60,7 @@ def test_a_worker_forgets_answers_past_its_limit_and_asks_redis_again(redis_url,
     assert theirs.claim("http://x/0.png", "site-b")
     assert [mine.claim(f"http://x/{i}.png", "site-a") for i in range(1, 6)] == [True] * 5
     assert len(mine.owners) <= 3                                # bounded
+    assert all(isinstance(key, int) for key in mine.owners)     # ...and kept as hashes, not URL strings
     assert not mine.claim("http://x/0.png", "site-a")           # still answered by Redis: checked once
     assert all(mine.claim(f"http://x/{i}.png", "site-a") for i in range(1, 6))   # its own claims stay its own
 

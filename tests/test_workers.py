@@ -238,3 +238,14 @@ def test_an_unreachable_redis_is_a_clear_error(world):
     result = run_cli("scan", config=world.config, timeout=120)
     assert result.returncode == 1
     assert "连接不上 Redis（redis://127.0.0.1:9/0）" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_crawl_runs_with_what_existed_before_it_set_aside_from_the_cycle_collector():
+    import gc
+
+    from sitecensus.scan import frozen_heap
+    assert gc.get_freeze_count() == 0
+    with frozen_heap():
+        assert gc.get_freeze_count() > 10_000   # the modules and objects loaded so far
+        young = gc.get_count()[0]
+    assert gc.get_freeze_count() == 0 and young >= 0
