@@ -43,7 +43,7 @@ SITECENSUS_ALLOWED_HOSTS: list = []
 SITECENSUS_PRIVATE_NETWORKS_ALLOWED: list = []
 REACTOR_THREADPOOL_MAXSIZE = 20
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"  # the spider de-duplicates itself (see SiteSpider)
-SCHEDULER_MEMORY_QUEUE = "crawler.frontier.CompactLifoQueue"   # waiting requests as tuples (~0.2 vs ~0.8 KB)
+SCHEDULER_MEMORY_QUEUE = "crawler.frontier.CompactLifoQueue"   # waiting requests as tuples (~0.24 vs ~0.9 KB)
 
 # Scrapy starts this many asyncio workers for every response's output; each page yields dozens of
 # requests and one item, handled synchronously, so a large pool only costs task churn (~20% CPU).
