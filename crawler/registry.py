@@ -24,7 +24,7 @@ class ScanRegistry:
 
     def claim(self, url: str, site_key: str) -> bool:
         """True when `site_key` should check `url`: nobody had claimed it, or this same site had."""
-        return self.owners.setdefault(url, site_key) == site_key
+        return self.owners.setdefault(self._key(url), site_key) == site_key
 
     def claimed_elsewhere(self, url: str, site_key: str) -> bool:
         """Known (without asking anyone) to be checked by another site."""
@@ -54,7 +54,7 @@ class RedisScanRegistry(ScanRegistry):
     _key = staticmethod(hash)   # the cache's keys: 64-bit hashes, as crawler/urlset.py
 
     def claim(self, url: str, site_key: str) -> bool:
-        key = hash(url)
+        key = self._key(url)
         owner = self.owners.get(key)
         if owner is None:
             if len(self.owners) >= ANSWERS_KEPT:
