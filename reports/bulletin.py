@@ -14,13 +14,12 @@ from pathlib import Path
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from reports.docx import page_frame
+from reports.docx import grid_table, page_frame
 from reports.overview import (ROLE_LABELS, by_severity, counted, indicator, problem_text, severity_label,
                               severity_of, unit_verdicts)
 from sitecensus.export import full_document
@@ -279,22 +278,8 @@ def _page_setup(document, data: dict) -> None:
 
 
 def _table(document, header: list[str], rows: list[list], widths: list[float]):
-    table = document.add_table(rows=1, cols=len(header))
-    table.style = "Table Grid"
+    table = grid_table(document, header, rows, widths)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, text in zip(table.rows[0].cells, header):
-        cell.text = text
-        cell.paragraphs[0].runs[0].bold = True
-    header_row = table.rows[0]._tr.get_or_add_trPr()
-    repeat = OxmlElement("w:tblHeader")   # the header row again on every page the table spans
-    repeat.set(qn("w:val"), "true")
-    header_row.append(repeat)
-    for values in rows:
-        for cell, value in zip(table.add_row().cells, values):
-            cell.text = "" if value is None else str(value)
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths):
-            cell.width = Mm(width)
     return table
 
 
