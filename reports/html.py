@@ -6,6 +6,7 @@ so text taken from crawled sites (titles, notices) renders as text, never as mar
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -91,7 +92,8 @@ def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = No
     units' sheets under audits/ and return the first one, leaving the office's dashboard as it is.
 
     `context` (sitecensus/reporting.py) adds the ledger, score trends, problem histories, availability,
-    the profile's title and the browser that prints the PDFs."""
+    the profile's title, the browser that prints the PDFs and `on_cores` (work, items) -> results, which
+    writes the sheets and the workbook on several processes (sitecensus/cores.py)."""
     env = _env()
     context = context or {}
     rule_names = rule_names or {}
@@ -103,14 +105,19 @@ def render(document: dict, out_dir: Path, rule_names: dict[str, str] | None = No
     scan = document["scan"]
     files = sheet_files(document["sites"])
     rows = [_row(site, files.get(site["unit"]), context) for site in document["sites"]]
-    written = _write_sheets(env, scan, document["sites"], rule_names, context, sheets)
+    jobs = [partial(_write_sheet, env, scan, sheet, context.get("screenshots"), sheets)
+            for sheet in unit_sheets(scan, document["sites"], rule_names, context.get("ledger"),
+                                     context.get("profile_title"), context.get("max_listed", MAX_LISTED))]
     if not dashboard:   # an audit answers in seconds: no browser for its PDF
+        written = [job() for job in jobs]
         return written[0].html if written else sheets
-    write_pdfs(written, context.get("printer"))
-    _unit_pages(env, out_dir, scan, rows, context.get("history", {}))
     open_problems = [dict(p, unit=unit, site_url=p.get("site_url")) for unit, problems in context.get("history", {}).items()
                      for p in problems if p["open"]]
-    workbook = write_workbook(rows, open_problems, out_dir / WORKBOOK, rule_names)
+    jobs.insert(0, partial(write_workbook, rows, open_problems, out_dir / WORKBOOK, rule_names))   # the longest first
+    # the workbook and the sheets side by side, on the cores the context's `on_cores` gives (one by default)
+    workbook, *written = (context.get("on_cores") or map)(lambda i: jobs[i](), range(len(jobs)))
+    write_pdfs(written, context.get("printer"))
+    _unit_pages(env, out_dir, scan, rows, context.get("history", {}))
     window = next(iter(context.get("availability", {}).values()), None)
     index = out_dir / "index.html"
     index.write_text(env.get_template("dashboard.html.j2").render(
@@ -130,20 +137,15 @@ def _row(site: dict, name: str | None, context: dict) -> dict:
             "trend": score_trend(context.get("trend", {}).get((site["unit"], site["url"]), []), top=context.get("total"))}
 
 
-def _write_sheets(env: Environment, scan: dict, sites: list[dict], rule_names: dict[str, str], context: dict,
-                  folder: Path) -> list[PrintJob]:
-    """One sheet per unit, HTML and DOCX; returns each one's print job, for the PDFs."""
-    written = []
-    for sheet in unit_sheets(scan, sites, rule_names, context.get("ledger"), context.get("profile_title"),
-                             context.get("max_listed", MAX_LISTED)):
-        attach_screenshots(sheet, context.get("screenshots"), folder)
-        html = env.get_template("sheet.html.j2").render(scan=scan, sheet=sheet, docx=f"{sheet['stem']}.docx",
-                                                         pdf=f"{sheet['stem']}.pdf")
-        path = folder / f"{sheet['stem']}.html"
-        path.write_text(html, encoding="utf-8")
-        write_docx(sheet, folder / f"{sheet['stem']}.docx")
-        written.append(PrintJob(path, sheet["unit"], sheet["title"]))
-    return written
+def _write_sheet(env: Environment, scan: dict, sheet: dict, screenshots: dict | None, folder: Path) -> PrintJob:
+    """A unit's sheet, HTML and DOCX; returns its print job, for the PDF."""
+    attach_screenshots(sheet, screenshots, folder)
+    html = env.get_template("sheet.html.j2").render(scan=scan, sheet=sheet, docx=f"{sheet['stem']}.docx",
+                                                     pdf=f"{sheet['stem']}.pdf")
+    path = folder / f"{sheet['stem']}.html"
+    path.write_text(html, encoding="utf-8")
+    write_docx(sheet, folder / f"{sheet['stem']}.docx")
+    return PrintJob(path, sheet["unit"], sheet["title"])
 
 
 def dashboard_summary(rows: list[dict]) -> dict:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import pickle
 import socket
 import subprocess
@@ -20,16 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sitecensus.config import Config
+from sitecensus.cores import local_processes
 from sitecensus.store import Fetch, Site
 from sitecensus.workqueue import ScanQueue, connect, local_redis
 
 log = logging.getLogger("sitecensus.scan")
 POLL_SECONDS = 0.5
 PAGES_EVERY_SECONDS = 2   # progress need not be finer
-
-
-def local_workers(config: Config) -> int:
-    return config.settings.queue.workers or os.cpu_count() or 1
 
 
 def finished_sites(session: Session, scan_id: int) -> set[int]:
@@ -105,7 +101,7 @@ class Coordinator:
         for site_id in todo:
             queue.offer(site_id, self.urls[site_id])
         queue.open()
-        count = min(local_workers(self.config), max(len(todo), 1))
+        count = min(local_processes(self.config), max(len(todo), 1))
         log.info("scan %s: %s sites to crawl (%s done before) on %s local worker(s), queue %s", self.scan_id, len(todo),
                  len(self.done_before), count, "embedded" if self.embedded else self.redis_url)
         if self.watch:
@@ -153,9 +149,9 @@ class Coordinator:
                         self.urls[site_id])
             self.queue.give_back(site_id, self.urls[site_id])
         self.workers = [w for w in self.workers if w.alive()]
-        wanted = min(local_workers(self.config), self.queue.waiting())
+        wanted = min(local_processes(self.config), self.queue.waiting())
         while len(self.workers) < wanted:
-            if self.respawns >= 3 * local_workers(self.config):
+            if self.respawns >= 3 * local_processes(self.config):
                 raise WorkersFailed(f"抓取进程反复异常退出（已重启 {self.respawns} 次），检测无法继续；"
                                     f"请查看日志 {Path(self.config.settings.output_dir) / 'logs'} 中的 scan-*-worker-*.log")
             self.respawns += 1

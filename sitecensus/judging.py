@@ -18,6 +18,7 @@ from scoring.updates import category
 from scoring.snapshot import (ColumnFact, Context, CrawlBudget, Home, LinkFact, PageNote, Plan, ProbeFact,
                               SiteSnapshot, Target)
 from sitecensus.config import Config
+from sitecensus.cores import local_processes, on_cores
 from sitecensus.store import Column, Fetch, Judgement, Link, Page, Probe, Problem, Result, Scan, Site, bytewise
 
 UNREGISTERED = "未登记网站"
@@ -204,24 +205,36 @@ def site_document(site: Site, judged=None, snapshot: SiteSnapshot | None = None,
             "columns": columns, "consolidation": consolidation, "role": site.role, "unverified": judged.unverified}
 
 
+def _judged_document(session: Session, site: Site, as_of: datetime, profile: Profile, config: Config,
+                     context: Context) -> dict:
+    plan = Plan(**{k: site.plan.get(k) for k in Plan.__dataclass_fields__})
+    if site.url is None:
+        return site_document(site, consolidation=consolidation_state(plan, context, as_of.date()))
+    snapshot = build_snapshot(session, site, as_of, profile, config)
+    state = consolidation_state(plan, context, as_of.date(), snapshot) if site.role != "portal" else None
+    return site_document(site, judge(snapshot, profile), snapshot, profile, state)
+
+
 def judge_scan(sessions: sessionmaker[Session], scan_id: int, as_of: datetime, profile: Profile,
                config: Config) -> int:
-    with sessions.begin() as session:
+    """Judge each site of the scan (on all the machine's cores, sitecensus/cores.py) and store the results."""
+    with sessions() as session:
         scan = session.get(Scan, scan_id)
         if scan is None:
             raise LookupError(f"没有编号为 {scan_id} 的检测记录")
+        site_ids = [site.id for site in scan.sites]
+    context = _context(config)
+
+    def document(site_id: int) -> dict:
+        with sessions() as session:   # a session per site: one site's rows in memory at a time
+            return _judged_document(session, session.get(Site, site_id), as_of, profile, config, context)
+
+    documents = list(on_cores(document, site_ids, local_processes(config), sessions))
+    with sessions.begin() as session:
         judgement = Judgement(scan_id=scan_id, as_of=as_of, profile=profile.name, created_at=datetime.now(as_of.tzinfo))
         session.add(judgement)
         session.flush()
-        context = _context(config)
-        for site in scan.sites:
-            plan = Plan(**{k: site.plan.get(k) for k in Plan.__dataclass_fields__})
-            if site.url is None:
-                doc = site_document(site, consolidation=consolidation_state(plan, context, as_of.date()))
-            else:
-                snapshot = build_snapshot(session, site, as_of, profile, config)
-                state = consolidation_state(plan, context, as_of.date(), snapshot) if site.role != "portal" else None
-                doc = site_document(site, judge(snapshot, profile), snapshot, profile, state)
-            session.add(Result(judgement_id=judgement.id, site_id=site.id, verdict=doc["verdict"],
+        for site_id, doc in zip(site_ids, documents):
+            session.add(Result(judgement_id=judgement.id, site_id=site_id, verdict=doc["verdict"],
                                vetoed=doc["vetoed"], score=doc["score"], data=doc))
         return judgement.id

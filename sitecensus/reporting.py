@@ -3,6 +3,7 @@ behind each sheet, the score trend over the last scans, each unit's problem hist
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from reports.screenshots import evidence_screenshots
 from scoring.profile import Profile
 from sitecensus.availability import availability
 from sitecensus.config import Config
+from sitecensus.cores import local_processes, on_cores
 from sitecensus.ledger import OPEN_STATUSES, add_working_days, history, previous_sheet, problems_of
 from sitecensus.store import Judgement, Page, Problem, Result, Scan, Site
 
@@ -108,6 +110,7 @@ def report_context(session: Session, config: Config, document: dict, availabilit
         "profile_title": profile.title,
         "printer": printer(config),
         "max_listed": config.settings.sheets.max_problems_per_indicator,
+        "on_cores": partial(on_cores, processes=local_processes(config)),
     }
 
 

@@ -36,6 +36,7 @@ from crawler.resolver import HostsMap, url_hosts
 from scoring.profile import Profile
 from scoring.snapshot import CrawlBudget
 from sitecensus.config import Config, Dictionaries, Unit
+from sitecensus.cores import local_processes, on_cores
 from sitecensus.availability import save_probes
 from sitecensus.probing import start_probes
 from sitecensus.second_tries import second_try_failures
@@ -599,7 +600,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch,
         log.info("scan %s interrupted: kept %s pages, %s fetches, %s probes, TLS facts of %s sites", scan_id, sink.pages,
                  sink.fetches, len(probes), len(tls))
         return True
-    find_columns(sessions, scan_id, profile)
+    find_columns(sessions, scan_id, profile, local_processes(config))
     with sessions.begin() as session:
         session.execute(update(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).values(state="crawled"))
     _finish(sessions, scan_id, "done", as_of.tzinfo)
@@ -620,14 +621,24 @@ def stored_counts(sessions: sessionmaker[Session], scan_id: int) -> tuple[int, i
 
 
 @stage("栏目识别")
-def find_columns(sessions: sessionmaker[Session], scan_id: int, profile: Profile) -> None:
+def find_columns(sessions: sessionmaker[Session], scan_id: int, profile: Profile, processes: int = 1) -> None:
+    """Each site's columns from its stored pages, on `processes` cores (sitecensus/cores.py), stored here."""
     min_items = profile.column_update.min_list_items
-    with sessions.begin() as session:
-        for site in session.scalars(select(Site).where(Site.scan_id == scan_id, Site.url.is_not(None)).order_by(Site.id)):
+    with sessions() as session:
+        sites = session.execute(select(Site.id, Site.pinned).where(Site.scan_id == scan_id, Site.url.is_not(None))
+                                .order_by(Site.id)).all()
+
+    def columns_of(site: tuple[int, list | None]) -> list[dict]:
+        site_id, pinned = site
+        with sessions() as session:
             # the two columns only, not Page objects: one site's pages at a time, a few thousand JSON documents
             pages = [dict(facts, depth=depth) for facts, depth in
-                     session.execute(select(Page.facts, Page.depth).where(Page.site_id == site.id).order_by(Page.id))]
-            home = next((p for p in pages if p["kind"] == "home"), None)
-            columns = discover_columns(home, pages, min_items, site.pinned)
-            session.execute(insert(Column), [{"site_id": site.id, "url": c.url, "name": c.name, "data": c.to_dict()}
-                                             for c in columns]) if columns else None
+                     session.execute(select(Page.facts, Page.depth).where(Page.site_id == site_id).order_by(Page.id))]
+        home = next((p for p in pages if p["kind"] == "home"), None)
+        return [{"site_id": site_id, "url": c.url, "name": c.name, "data": c.to_dict()}
+                for c in discover_columns(home, pages, min_items, pinned)]
+
+    with sessions.begin() as session:
+        for columns in on_cores(columns_of, [tuple(site) for site in sites], processes, sessions):
+            if columns:
+                session.execute(insert(Column), columns)
