@@ -20,7 +20,6 @@ import logging
 import os
 import re
 import shutil
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from urllib.parse import urlsplit
 from crawler.guard import host_name, ip_of
 from crawler.render import LAUNCH_ARGS, host_resolver_rules, settle
 from crawler.resolver import HostsMap
+from reports.browser_thread import in_thread
 from reports.sheet import SEVERITY_ORDER
 from sitecensus.stages import stage
 
@@ -239,30 +239,13 @@ async def _take_all(shots: list[Shot], target: Path, browser: Browser) -> dict[s
     return results
 
 
-def _in_thread(coroutine) -> dict[str, dict]:
-    """Run the browser on an event loop of its own (the caller may be inside another one)."""
-    box: dict = {}
-
-    def run() -> None:
-        try:
-            box["value"] = asyncio.run(coroutine)
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller
-            box["error"] = exc
-    thread = threading.Thread(target=run, name="screenshots")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
 def take(shots: list[Shot], target: Path, browser: Browser) -> dict[str, dict]:
     """Picture every shot into `target`; {fingerprint: {page, file, outlined} or {page, error}}. Never raises."""
     target.mkdir(parents=True, exist_ok=True)
     if not shots:
         return {}
     try:
-        return _in_thread(_take_all(shots, target, browser))
+        return in_thread(_take_all(shots, target, browser))
     except Exception as exc:  # noqa: BLE001 - no browser: no pictures, the reports go on
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         log.warning("无法启动浏览器截图（%s），本次问题单不附截图；请检查 crawl.render.executable_path", reason)

@@ -119,4 +119,4 @@ def printer(config: Config) -> Printer | None:
     if not config.settings.sheets.pdf:
         return None
     render = config.settings.crawl.render
-    return Printer(render.executable_path, render.timeout_seconds)
+    return Printer(render.executable_path, render.timeout_seconds, browsers=local_processes(config))

@@ -262,3 +262,20 @@ def test_without_chromium_the_pdfs_are_skipped_with_a_chinese_word(tmp_path, cap
     assert write_pdfs([PrintJob(sheet, "区水利局", "政府网站检测整改问题单")], Printer(str(tmp_path / "no-chromium"))) == []
     assert not sheet.with_suffix(".pdf").exists()
     assert "未找到浏览器" in caplog.text and "crawl.render.executable_path" in caplog.text
+
+
+@needs_chromium
+def test_two_browsers_print_every_sheet_under_its_own_unit(tmp_path):
+    from pypdf import PdfReader
+
+    from reports.pdf import Printer, PrintJob, write_pdfs
+
+    jobs = []
+    for i in range(5):
+        sheet = tmp_path / f"单位{i}-abc.html"
+        sheet.write_text(f"<html><body><h1>问题单 {i}</h1></body></html>", encoding="utf-8")
+        jobs.append(PrintJob(sheet, f"区第{i}局", "政府网站检测整改问题单"))
+    assert write_pdfs(jobs, Printer(str(CHROMIUM), browsers=2)) == [job.pdf for job in jobs]   # in the jobs' order
+    for i, job in enumerate(jobs):
+        text = unicodedata.normalize("NFKC", PdfReader(job.pdf).pages[0].extract_text())
+        assert f"区第{i}局" in text and re.search(rf"问题单\s+{i}\b", text)
