@@ -4,8 +4,8 @@
 Redis hash (url -> site key, HSETNX) so that the workers of one scan share it. A site may claim again
 what it claimed before (a site resumed after its worker died checks what it had claimed), never what
 another site claimed. Spiders keep their own set of what they asked about, so each URL costs them
-at most one question; the Redis registry also remembers every answer (one round trip per URL per
-process).
+at most one question; the Redis registry also remembers every answer (one round trip per page's new
+targets per process).
 """
 from __future__ import annotations
 
@@ -24,7 +24,11 @@ class ScanRegistry:
 
     def claim(self, url: str, site_key: str) -> bool:
         """True when `site_key` should check `url`: nobody had claimed it, or this same site had."""
-        return self.owners.setdefault(self._key(url), site_key) == site_key
+        return self.claim_many([url], site_key)[0]
+
+    def claim_many(self, urls: list[str], site_key: str) -> list[bool]:
+        """claim() of each URL, in order."""
+        return [self.owners.setdefault(self._key(url), site_key) == site_key for url in urls]
 
     def claimed_elsewhere(self, url: str, site_key: str) -> bool:
         """Known (without asking anyone) to be checked by another site."""
@@ -53,15 +57,20 @@ class RedisScanRegistry(ScanRegistry):
 
     _key = staticmethod(hash)   # the cache's keys: 64-bit hashes, as crawler/urlset.py
 
-    def claim(self, url: str, site_key: str) -> bool:
-        key = self._key(url)
-        owner = self.owners.get(key)
-        if owner is None:
-            if len(self.owners) >= ANSWERS_KEPT:
-                self.owners.clear()   # Redis keeps every claim: a forgotten answer costs a round trip, not a check
+    def claim_many(self, urls: list[str], site_key: str) -> list[bool]:
+        """One round trip for the URLs whose answer is not remembered (a page's new link targets at once)."""
+        keys = [self._key(url) for url in urls]
+        known = {key: self.owners.get(key) for key in keys}
+        asked = [url for url, key in zip(urls, keys) if known[key] is None]
+        if asked:
+            owners = self._claim(keys=[self.key], args=[site_key, *asked])
             # the owner is one of a few dozen site keys: one shared string, not one per answer
-            owner = self.owners[key] = sys.intern(_text(self._claim(keys=[self.key], args=[url, site_key])))
-        return owner == site_key
+            answers = {self._key(url): sys.intern(_text(owner)) for url, owner in zip(asked, owners)}
+            known.update(answers)
+            if len(self.owners) + len(answers) > ANSWERS_KEPT:
+                self.owners.clear()   # Redis keeps every claim: a forgotten answer costs a round trip, not a check
+            self.owners.update(answers)
+        return [known[key] == site_key for key in keys]
 
 
 # Answers a worker remembers: a worker's memory stays flat over a scan of any size (47 x 5,000 pages: ~60,000
@@ -69,12 +78,15 @@ class RedisScanRegistry(ScanRegistry):
 # (shared links: the portal, www.gov.cn), which recur and are soon asked again; a spider never asks twice.
 ANSWERS_KEPT = 10_000
 
-# HSETNX that answers the owner, whoever set it: one round trip (a pipeline of HSETNX and HGET costs fakeredis's
-# TCP server ~45 ms, one command per poll of its socket).
-_CLAIM = ("local owner = redis.call('HGET', KEYS[1], ARGV[1]) "
-          "if owner then return owner end "
-          "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
-          "return ARGV[2]")
+# HSETNX that answers the owner, whoever set it, for each URL (ARGV[2:]) claimed by the site ARGV[1]: one round
+# trip (a pipeline of HSETNX and HGET costs fakeredis's TCP server ~45 ms, one command per poll of its socket).
+_CLAIM = ("local owners = {} "
+          "for i = 2, #ARGV do "
+          "  local owner = redis.call('HGET', KEYS[1], ARGV[i]) "
+          "  if not owner then redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]); owner = ARGV[1] end "
+          "  owners[#owners + 1] = owner "
+          "end "
+          "return owners")
 
 
 def claims_key(scan_id: int | str) -> str:

@@ -189,9 +189,12 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         """Crawl the site's pages, check every other target once, within the site's budgets; trap URLs
         are never requested, nor what this site requested before it was resumed. `facts` needs `links`
         (url, kind) and `links_unread`: a page's facts, or a stored page (sitecensus/resume.py). Each link
-        costs a few set lookups; links past the page's cap were never read."""
+        costs a few set lookups; links past the page's cap were never read. The page's new check targets are
+        claimed in the registry at once (one round trip to a shared registry), their requests kept in link order."""
         self.links_unread += facts.links_unread
         checked, elsewhere, site = self.checked, self.registry.claimed_elsewhere, self.site_key
+        out: list = []                           # the requests, in link order; a check's waits for its claim
+        claims: list[tuple[int, str]] = []       # (its place in `out`, the target)
         for link in facts.links:
             url = link.url
             if url in self.crawl_claimed or url in self.trapped or (
@@ -212,20 +215,26 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
                 if len(self.crawl_claimed) < self.max_pages:
                     self.crawl_claimed.add(url)
                     if url not in self.done_before:
-                        yield self._request(url, self.parse_page, depth + 1, response_url)
+                        out.append(self._request(url, self.parse_page, depth + 1, response_url))
                     continue
                 self.pages_left.add(url)   # past the page budget: checked as a link target instead
                 if url in checked or elsewhere(url, site):
                     continue
-            if self.link_checks >= self.max_link_checks:
+            if self.link_checks + len(claims) >= self.max_link_checks:   # as if every claim pending were won
                 self.checks_left.add(url)
                 continue
             checked.add(url)
-            if not self.registry.claim(url, site):
-                continue   # another site claimed it first (another worker's, unknown here until asked)
-            self.link_checks += 1
-            if url not in self.done_before:
-                yield self._request(url, self.on_checked, depth + 1, response_url, method="HEAD", check_only=True)
+            claims.append((len(out), url))
+            out.append(None)
+        if claims:
+            for (place, url), mine in zip(claims, self.registry.claim_many([url for _, url in claims], site)):
+                if not mine:
+                    continue   # another site claimed it first (another worker's, unknown here until asked)
+                self.link_checks += 1
+                if url not in self.done_before:
+                    out[place] = self._request(url, self.on_checked, depth + 1, response_url, method="HEAD",
+                                               check_only=True)
+        yield from (request for request in out if request is not None)
 
     # ------------------------------------------------------------ responses
 
