@@ -73,7 +73,7 @@ def grid_table(document, header: list[str] | None, rows: list[list], widths: lis
                label_column: bool = False):
     """A bordered table: `header` in bold and repeated on each page, `widths` in mm, text at `size` pt,
     `label_column`: the first column in bold. Its rows are written as XML in one go (python-docx's
-    add_row / cell.text / table.style cost ~6 ms a table."""
+    add_row / cell.text / table.style cost ~6 ms a table). Characters XML cannot carry are dropped."""
     table = document.add_table(rows=0, cols=len(widths))
     table._tbl.tblPr.style = TABLE_STYLE
     for column, width in zip(table._tbl.tblGrid.gridCol_lst, widths):
