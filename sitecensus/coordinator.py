@@ -15,17 +15,31 @@ import time
 from pathlib import Path
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sitecensus.config import Config
 from sitecensus.cores import local_processes
-from sitecensus.store import Fetch, Site
+from sitecensus.store import Fetch, Page, Scan, Site
 from sitecensus.workqueue import ScanQueue, connect, local_redis
 
 log = logging.getLogger("sitecensus.scan")
 POLL_SECONDS = 0.5
 PAGES_EVERY_SECONDS = 2   # progress need not be finer
+
+
+def largest_first(session: Session, scan_id: int, todo: dict[int, str]) -> list[int]:
+    """The sites to crawl (id -> URL), those with the most pages in the last finished full scan first, a site that
+    scan did not crawl before them all (its size unknown), equals in register order: a big site taken last kept a
+    whole scan waiting for it alone while the other workers idled."""
+    previous = session.scalar(select(Scan.id).where(Scan.id < scan_id, Scan.status == "done",
+                                                    or_(Scan.kind.is_(None), Scan.kind == "scan"))
+                              .order_by(Scan.id.desc()).limit(1))
+    pages: dict[str, int] = {}
+    if previous is not None:
+        pages = dict(session.execute(select(Site.url, func.count(Page.id)).join(Page, Page.site_id == Site.id)
+                                     .where(Site.scan_id == previous).group_by(Site.url)).all())
+    return sorted(todo, key=lambda site_id: -pages.get(todo[site_id], float("inf")))
 
 
 def finished_sites(session: Session, scan_id: int) -> set[int]:
@@ -97,7 +111,9 @@ class Coordinator:
                 queue.seed_claims(session.execute(select(Fetch.url, Site.url).join(Site, Site.id == Fetch.site_id)
                                                   .where(Fetch.scan_id == self.scan_id)))
         queue.server.set(f"sitecensus:{self.scan_id}:meta", json.dumps({"profile": self.profile}))
-        todo = [site_id for site_id in self.urls if site_id not in self.done_before]
+        with self.sessions() as session:
+            todo = largest_first(session, self.scan_id,
+                                 {site_id: url for site_id, url in self.urls.items() if site_id not in self.done_before})
         for site_id in todo:
             queue.offer(site_id, self.urls[site_id])
         queue.open()

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -248,3 +248,36 @@ def test_a_crawl_runs_with_what_existed_before_it_set_aside_from_the_cycle_colle
     with frozen_heap():
         assert gc.get_freeze_count() > 10_000   # the modules and objects loaded so far
     assert gc.get_freeze_count() == 0
+
+
+def test_the_largest_sites_of_the_last_full_scan_are_offered_first(store_url):
+    from sitecensus.coordinator import largest_first
+    from sitecensus.store import Page, Scan, Site, open_store
+
+    sessions = open_store(store_url)
+    when = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    urls = {name: f"http://{name}.bl.gov.cn/" for name in "abcd"}
+    with sessions.begin() as session:
+        scans = [Scan(started_at=when, as_of=when, status=status, kind=kind)
+                 for status, kind in [("done", "scan"), ("done", "audit"), ("running", "scan")]]
+        session.add_all(scans)
+        session.flush()
+        last, audit, now = scans
+        sizes = {(last, "a"): 3, (last, "b"): 10, (last, "c"): 1, (audit, "c"): 50}   # an audit's pages do not count
+        for (scan, name), count in sizes.items():
+            site = Site(scan_id=scan.id, unit=name, unit_kind="部门", url=urls[name])
+            session.add(site)
+            session.flush()
+            session.add_all([Page(site_id=site.id, url=f"{urls[name]}{i}.html", kind="article") for i in range(count)])
+        todo = {}
+        for name in "abcd":   # register order; d is new (its size unknown)
+            site = Site(scan_id=now.id, unit=name, unit_kind="部门", url=urls[name])
+            session.add(site)
+            session.flush()
+            todo[site.id] = urls[name]
+        now_id = now.id
+    with sessions() as session:
+        order = [todo[site_id] for site_id in largest_first(session, now_id, todo)]
+    assert order == [urls["d"], urls["b"], urls["a"], urls["c"]]
+    with sessions() as session:   # a first scan: register order
+        assert largest_first(session, 1, todo) == list(todo)
