@@ -12,7 +12,7 @@ ROBOTSTXT_OBEY = False
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0.5
-DOWNLOAD_DELAY_JITTER = 0   # the configured delay, as set (Scrapy < 2.19 randomizes it 0.5-1.5x)
+DOWNLOAD_DELAY_JITTER = 0   # the configured delay, as set (not 0.5-1.5x of it)
 
 DOWNLOAD_TIMEOUT = 20
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
