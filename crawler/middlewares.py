@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
+from scrapy.http import HtmlResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
@@ -98,7 +99,8 @@ class MetaRefreshWhereWritten(MetaRefreshMiddleware):
     ASCII bytes) is read as before."""
 
     def process_response(self, request, response, spider=None):
-        head = response.body[:16384]
-        if b"refresh" not in head.lower() and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return response
+        if isinstance(response, HtmlResponse) and request.method != "HEAD":   # what Scrapy's reads at all
+            head = response.body[:16384]
+            if b"refresh" not in head.lower() and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+                return response
         return super().process_response(request, response)

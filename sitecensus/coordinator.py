@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 from redis.exceptions import RedisError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sitecensus.config import Config
 from sitecensus.cores import local_processes
-from sitecensus.store import Fetch, Page, Scan, Site
+from sitecensus.store import Fetch, Page, Site, latest_scan_id
 from sitecensus.workqueue import ScanQueue, connect, local_redis
 
 log = logging.getLogger("sitecensus.scan")
@@ -32,9 +32,7 @@ def largest_first(session: Session, scan_id: int, todo: dict[int, str]) -> list[
     """The sites to crawl (id -> URL), those with the most pages in the last finished full scan first, a site that
     scan did not crawl before them all (its size unknown), equals in register order: a big site taken last kept a
     whole scan waiting for it alone while the other workers idled."""
-    previous = session.scalar(select(Scan.id).where(Scan.id < scan_id, Scan.status == "done",
-                                                    or_(Scan.kind.is_(None), Scan.kind == "scan"))
-                              .order_by(Scan.id.desc()).limit(1))
+    previous = latest_scan_id(session, before=scan_id)
     pages: dict[str, int] = {}
     if previous is not None:
         pages = dict(session.execute(select(Site.url, func.count(Page.id)).join(Page, Page.site_id == Site.id)

@@ -299,10 +299,12 @@ def _upgrade(connection: Connection) -> None:
             index.create(connection, checkfirst=True)
 
 
-def latest_scan_id(session: Session) -> int | None:
-    """The latest finished full scan (an on-demand audit of one site is not the office's picture)."""
-    return session.scalar(select(Scan.id).where(Scan.status == "done", or_(Scan.kind.is_(None), Scan.kind == "scan"))
-                          .order_by(Scan.id.desc()).limit(1))
+def latest_scan_id(session: Session, before: int | None = None) -> int | None:
+    """The latest finished full scan (an on-demand audit of one site is not the office's picture), or the latest
+    one before scan `before`."""
+    earlier = [Scan.id < before] if before is not None else []
+    return session.scalar(select(Scan.id).where(Scan.status == "done", or_(Scan.kind.is_(None), Scan.kind == "scan"),
+                                                *earlier).order_by(Scan.id.desc()).limit(1))
 
 
 def latest_judgement(session: Session, scan_id: int) -> Judgement | None:

@@ -226,14 +226,13 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
             checked.add(url)
             claims.append((len(out), url))
             out.append(None)
-        if claims:
-            for (place, url), mine in zip(claims, self.registry.claim_many([url for _, url in claims], site)):
-                if not mine:
-                    continue   # another site claimed it first (another worker's, unknown here until asked)
-                self.link_checks += 1
-                if url not in self.done_before:
-                    out[place] = self._request(url, self.on_checked, depth + 1, response_url, method="HEAD",
-                                               check_only=True)
+        for (place, url), mine in zip(claims, self.registry.claim_many([url for _, url in claims], site)):
+            if not mine:
+                continue   # another site claimed it first (another worker's, unknown here until asked)
+            self.link_checks += 1
+            if url not in self.done_before:
+                out[place] = self._request(url, self.on_checked, depth + 1, response_url, method="HEAD",
+                                           check_only=True)
         yield from (request for request in out if request is not None)
 
     # ------------------------------------------------------------ responses
