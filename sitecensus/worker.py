@@ -87,11 +87,9 @@ class Worker:
 
     # --- the reactor's side
     def run(self, log_file: Path | None) -> int:
-        from scrapy.crawler import CrawlerProcess
-
         from crawler.extract.links import netloc
 
-        from sitecensus.scan import WorkerSink, _stop_on_signals, frozen_heap, scrapy_settings
+        from sitecensus.scan import WorkerSink, _stop_on_signals, crawler_process, frozen_heap, scrapy_settings
 
         settings = scrapy_settings(self.config, log_file, sites=self.capacity, site_urls=list(self.site_ids))
         settings.set("REDIS_URL", self.redis_url, priority="cmdline")
@@ -101,7 +99,7 @@ class Worker:
         # hosts nobody owns (link targets every site has) get their per-host slots from Redis: last before the download
         settings.set("DOWNLOADER_MIDDLEWARES", {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
                                                 "crawler.limiter.SharedHostLimiter": 950}, priority="cmdline")
-        self.process = CrawlerProcess(settings)
+        self.process = crawler_process(settings)
         self.sink = WorkerSink(self.sessions, self.queue.scan_id, self.site_ids, self.queue)
         self.feeder_crawler = self.process.create_crawler(SiteFeeder)
         self.process.crawl(self.feeder_crawler, worker=self)   # installs the asyncio reactor: import it only now
