@@ -105,6 +105,8 @@ def _item_date(container, anchor_text: str, reference: date, text: str | None = 
     found = _FULL.search(text.replace(anchor_text, " ") if anchor_text else text) or _FULL.search(text)
     if found:
         return parse_date(found.group(0))
+    if not len(container) and container.tag not in _DATE_CELLS:
+        return None   # most rows are a bare link: nothing to iterate (lxml builds a tag matcher per iter call)
     for cell in container.iter(*_DATE_CELLS):
         text = (cell.text or "").strip()
         if 3 <= len(text) <= 12:

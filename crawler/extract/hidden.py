@@ -42,18 +42,19 @@ def hidden_selectors(tree) -> tuple[set[str], set[str], set[str]]:
     return classes, ids, tags
 
 
-def _candidates(tree, tags: set[str]) -> list:
+def _candidates(tree, classes: set[str], ids: set[str], tags: set[str]) -> list:
     """The elements that can be hidden, in document order: only attributes and hiding tags make them so
-    (selected in C; a page may hold 300,000 elements)."""
-    by_tag = "".join(f" or self::{tag}" for tag in sorted(tags))
-    return tree.xpath(f"descendant-or-self::*[@style or @hidden or @id or @class{by_tag}]")
+    (selected in C; a page may hold 300,000 elements), an id or a class only where a <style> rule hides one."""
+    tests = ["@style", "@hidden", *["@id"] * bool(ids), *["@class"] * bool(classes),
+             *(f"self::{tag}" for tag in sorted(tags))]
+    return tree.xpath(f"descendant-or-self::*[{' or '.join(tests)}]")
 
 
 def hidden_offsite_links(tree, base_url: str, encoding: str) -> list[dict]:
     classes, ids, tags = hidden_selectors(tree)
     own = netloc(base_url)
     found, seen = [], set()
-    for el in _candidates(tree, tags):
+    for el in _candidates(tree, classes, ids, tags):
         style = el.get("style") or ""
         hidden = (style and _hides(style)) or el.get("hidden") is not None or el.tag in tags \
             or (el.get("id") or "") in ids or bool(classes & set((el.get("class") or "").split()))

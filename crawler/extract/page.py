@@ -249,7 +249,7 @@ def _analyse(url: str, body: bytes, content_type: str | None, reference: date,
     facts.links = extract_links(tree, url, encoding)
     facts.groups = extract_groups(tree, url, encoding, reference, options.min_list_items)
     facts.column_name = _meta(tree, "ColumnName") or extract_breadcrumb(tree)
-    facts.placeholder = shows_placeholder(tree, options.placeholders)
+    facts.placeholder = shows_placeholder(tree, options.placeholders, text)
     body_el = tree.find(".//body")
     content = _content_text(body_el) if body_el is not None else []
     facts.content_chars = sum(map(len, content))

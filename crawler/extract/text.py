@@ -35,12 +35,12 @@ def _normal(name: str | None) -> str | None:
     return _SUPERSET.get(canonical, canonical)
 
 
-def _fits(body: bytes, encoding: str) -> bool:
+def _decoded(body: bytes, encoding: str) -> str | None:
+    """The body as text in `encoding` if it decodes whole, else None."""
     try:
-        body.decode(encoding)
+        return body.decode(encoding)
     except (UnicodeDecodeError, LookupError):
-        return False
-    return True
+        return None
 
 
 def _undecodable(body: bytes, encoding: str) -> int:
@@ -70,12 +70,10 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
         return body[len(bom):].decode(bom_encoding, errors="replace"), bom_encoding
     declared = [_normal(http_content_type_encoding(content_type or "")),
                 _normal(html_body_declared_encoding(body[:4096]))]
-    for encoding in filter(None, declared):
-        if _fits(body, encoding):
-            return body.decode(encoding), encoding
-    for encoding in _FALLBACKS:
-        if _fits(body, encoding):
-            return body.decode(encoding), encoding
+    for encoding in [*filter(None, declared), *_FALLBACKS]:
+        text = _decoded(body, encoding)
+        if text is not None:
+            return text, encoding
     encoding = _closest(body, [e for e in declared if e])
     return body.decode(encoding, errors="replace"), encoding
 
@@ -87,10 +85,12 @@ def _placeholder_pattern(words: tuple[str, ...]) -> re.Pattern:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
 
-def shows_placeholder(tree, words: tuple[str, ...]) -> bool:
+def shows_placeholder(tree, words: tuple[str, ...], text: str | None = None) -> bool:
     """Whether the page shows a placeholder (暂无信息, 建设中 …) as a phrase of its own: a text node that
-    is the phrase, or the phrase standing between punctuation or spaces, never inside a longer run of words."""
-    if not words:
+    is the phrase, or the phrase standing between punctuation or spaces, never inside a longer run of words.
+    `text`, the tree's text with its spaces squeezed (as analyse_page has it), rules out most pages at once: a
+    phrase in one text node is in it too."""
+    if not words or (text is not None and not any(" ".join(word.split()) in text for word in words)):
         return False
     pattern = _placeholder_pattern(tuple(words))
     if any("\n" in word for word in words):
