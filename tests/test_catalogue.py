@@ -2,6 +2,8 @@
 import random
 import time
 
+import pytest
+
 from crawler.extract.textscan import Entry, TextMatcher, find_personal_data
 from scoring.catalogue import markdown, ordered_codes
 from scoring.rules import RULES
@@ -52,3 +54,13 @@ def test_ten_thousand_word_dictionary_over_a_one_megabyte_page():
 def test_personal_data_needs_a_valid_id_checksum():
     found = find_personal_data("甲 11010519491231002X 乙 110105194912310021 丙 13812345678 丁 12345678901")
     assert [(f["kind"], f["masked"]) for f in found] == [("id_card", "110***********002X"), ("mobile", "138****5678")]
+
+
+@pytest.mark.parametrize("text, numbers", [
+    ("11010519491231002X在句首，13812345678也是", ["110***********002X", "138****5678"]),
+    ("编号A11010519491231002X、913812345678、13812345678a", ["138****5678"]),   # glued to letters or digits
+    ("公网安备 33020602002141号 电话：0574-13812345678。", ["138****5678"]),
+    ("身份证11010519491231002Xy", []),
+])
+def test_personal_numbers_stand_alone(text, numbers):
+    assert [f["masked"] for f in find_personal_data(text)] == numbers
