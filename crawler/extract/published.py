@@ -38,7 +38,9 @@ from lxml import etree
 from crawler.extract.dates import date_from_url, dates_in
 
 _PUBLISH_LABEL = re.compile(r"(?:信息)?(?:发布|发表|发文|公布|公开|刊发|发稿|上传|录入|首发)(?:时间|日期|于)")
-_TIME_LABEL = re.compile(r"(?<![\u4e00-\u9fff])(?:时间|日期)|(?:更新|修改)(?:时间|日期)")
+# a bare 时间/日期 (no CJK character before it) or 更新/修改 + 时间/日期; the look-behind after the first character
+# lets re jump between the four first characters (dates.py)
+_TIME_LABEL = re.compile(r"时(?<![\u4e00-\u9fff]时)间|日(?<![\u4e00-\u9fff]日)期|(?:更新|修改)(?:时间|日期)")
 # Byline fields (来源：, 作者：, 阅读次数, 点击 12 次, 【字体：大 中 小】) and "posted by X at" (由X张贴 @,
 # 由X于<date>发表); as fields, so that 工作者 or 阳光阅读 in a headline are not bylines.
 _BYLINE_WORDS = re.compile(r"(?:来源|作者|编辑|稿源|出处|供稿|撰稿|字号|字体)\s*[:：\[【]"
