@@ -243,11 +243,13 @@ def test_an_unreachable_redis_is_a_clear_error(world):
 def test_a_crawl_runs_with_what_existed_before_it_set_aside_from_the_cycle_collector():
     import gc
 
-    from sitecensus.scan import frozen_heap
+    from sitecensus.scan import CRAWL_GC_THRESHOLD, frozen_heap
     assert gc.get_freeze_count() == 0
+    before = gc.get_threshold()
     with frozen_heap():
         assert gc.get_freeze_count() > 10_000   # the modules and objects loaded so far
-    assert gc.get_freeze_count() == 0
+        assert gc.get_threshold() == CRAWL_GC_THRESHOLD != before   # young objects collected less often
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
 
 
 def test_the_largest_sites_of_the_last_full_scan_are_offered_first(store_url):
