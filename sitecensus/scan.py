@@ -116,11 +116,12 @@ CRAWL_GC_THRESHOLD = (10_000, 10, 10)   # young, middle, old generation (Python'
 def frozen_heap():
     """Around a crawl: what exists before it (modules, config, the store's mappers: ~150,000 objects) is set aside
     from the cycle collector. A crawl's requests and responses live for seconds, outlive the young generations and
-    trigger a full collection every second or so, each walking every object: 16 % of a worker's CPU at 47 x 400,
-    4 % with the heap frozen (measured with gc.callbacks), the same peak memory.
+    trigger a full collection every second or so, each walking every object: 16 % of a worker's CPU at 47 x 400 in
+    full collections, 4 % with the heap frozen (measured with gc.callbacks), the same peak memory.
     The young generation is collected every CRAWL_GC_THRESHOLD allocations instead of 700: a page's parse makes
     thousands of short-lived objects (element proxies, rows) and most die of their references before a collection
-    would walk them. At 47 x 400 a worker's collections took 6.5 s of its 55 CPU s with Python's thresholds, ~2 s
+    would walk them. At 47 x 400 a worker's collections of all generations took 6.5 s of its 55 CPU s with the heap
+    frozen and Python's thresholds, ~2 s
     with these, its peak memory the same (154 MB). The older generations keep Python's ratios (10, 10): with 20 and 50
     the garbage that reaches them waited 5x longer and a worker of the 47 x 5,000 bench peaked at 192 MB, not 181."""
     gc.collect()
