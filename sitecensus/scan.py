@@ -119,11 +119,11 @@ def frozen_heap():
     trigger a full collection every second or so, each walking every object: 16 % of a worker's CPU at 47 x 400 in
     full collections, 4 % with the heap frozen (measured with gc.callbacks), the same peak memory.
     The young generation is collected every CRAWL_GC_THRESHOLD allocations instead of 700: a page's parse makes
-    thousands of short-lived objects (element proxies, rows) and most die of their references before a collection
-    would walk them. At 47 x 400 a worker's collections of all generations took 6.5 s of its 55 CPU s with the heap
-    frozen and Python's thresholds, ~2 s
-    with these, its peak memory the same (154 MB). The older generations keep Python's ratios (10, 10): with 20 and 50
-    the garbage that reaches them waited 5x longer and a worker of the 47 x 5,000 bench peaked at 192 MB, not 181."""
+    thousands of short-lived objects (element proxies, rows), most of them freed by their references before a
+    collection would walk them. At 47 x 400 a worker's collections of all generations took 6.5 s of its 55 CPU s with
+    the heap frozen and Python's thresholds, ~2 s with these, the same peak memory (154 MB). The older generations
+    keep Python's ratios (10, 10): with 20 and 50 the garbage that reaches them waited 5x longer and a worker of the
+    47 x 5,000 bench peaked at 192 MB, not 185."""
     gc.collect()
     gc.freeze()
     thresholds = gc.get_threshold()

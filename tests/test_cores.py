@@ -61,4 +61,3 @@ def test_judging_on_two_processes_stores_what_one_process_stores(world, tmp_path
                 select(Result).where(Result.judgement_id == judgement).order_by(Result.id))])
     assert len(documents[0]) >= 3 and documents[0] == documents[1]
     assert any(json.loads(data)["findings"] for _, data in documents[0])   # something to compare
-

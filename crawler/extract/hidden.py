@@ -45,8 +45,11 @@ def hidden_selectors(tree) -> tuple[set[str], set[str], set[str]]:
 def _candidates(tree, classes: set[str], ids: set[str], tags: set[str]) -> list:
     """The elements that can be hidden, in document order: only attributes and hiding tags make them so
     (selected in C; a page may hold 300,000 elements), an id or a class only where a <style> rule hides one."""
-    tests = ["@style", "@hidden", *["@id"] * bool(ids), *["@class"] * bool(classes),
-             *(f"self::{tag}" for tag in sorted(tags))]
+    tests = ["@style", "@hidden"] + [f"self::{tag}" for tag in sorted(tags)]
+    if ids:
+        tests.append("@id")
+    if classes:
+        tests.append("@class")
     return tree.xpath(f"descendant-or-self::*[{' or '.join(tests)}]")
 
 

@@ -85,12 +85,18 @@ def _placeholder_pattern(words: tuple[str, ...]) -> re.Pattern:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
 
+@lru_cache(maxsize=16)
+def _squeezed(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The phrases with their spaces squeezed, as analyse_page squeezes the page's text (once per profile)."""
+    return tuple(" ".join(word.split()) for word in words)
+
+
 def shows_placeholder(tree, words: tuple[str, ...], text: str | None = None) -> bool:
     """Whether the page shows a placeholder (暂无信息, 建设中 …) as a phrase of its own: a text node that
     is the phrase, or the phrase standing between punctuation or spaces, never inside a longer run of words.
     `text`, the tree's text with its spaces squeezed (as analyse_page has it), rules out most pages at once: a
     phrase in one text node is in it too."""
-    if not words or (text is not None and not any(" ".join(word.split()) in text for word in words)):
+    if not words or (text is not None and not any(word in text for word in _squeezed(tuple(words)))):
         return False
     pattern = _placeholder_pattern(tuple(words))
     if any("\n" in word for word in words):
