@@ -130,12 +130,12 @@ def scrapy_settings(options: RenderOptions, hosts: dict[str, str] | None = None,
     rules = host_resolver_rules(hosts or {}, only_listed)
     if rules:
         args.append(f"--host-resolver-rules={rules}")
-    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    handler = "crawler.download.BrowserDownloadHandler"
     return {
         "SITECENSUS_RENDER_ENABLED": True,
         "SITECENSUS_RENDER_MAX_PAGES": options.max_pages,
         "SITECENSUS_RENDER_TIMEOUT": options.timeout_seconds,
-        # Requests without meta["playwright"] go through Scrapy's own HTTP handler, as before.
+        # Requests without meta["playwright"] go through the HTTP handler of crawler/download.py, as before.
         "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
         "PLAYWRIGHT_BROWSER_PROVIDER": "crawler.render.SharedBrowserProvider",
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",

@@ -42,6 +42,8 @@ SITECENSUS_RESOLVE_ONLY_LISTED = False
 SITECENSUS_ALLOWED_HOSTS: list = []
 SITECENSUS_PRIVATE_NETWORKS_ALLOWED: list = []
 REACTOR_THREADPOOL_MAXSIZE = 20
+# aiohttp's client, not Twisted's (crawler/download.py); crawler/render.py swaps in the browser-aware one
+DOWNLOAD_HANDLERS = {"http": "crawler.download.HttpDownloadHandler", "https": "crawler.download.HttpDownloadHandler"}
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"  # the spider de-duplicates itself (see SiteSpider)
 SCHEDULER_MEMORY_QUEUE = "crawler.frontier.CompactLifoQueue"   # waiting requests as tuples (~0.24 vs ~0.9 KB)
 

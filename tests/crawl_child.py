@@ -22,7 +22,8 @@ class JsonSink:
 
     def accept(self, item) -> None:
         fetch = getattr(item, "fetch", item)
-        self.out.write(json.dumps({"url": fetch.url, "method": fetch.method, "page": fetch is not item}) + "\n")
+        self.out.write(json.dumps({"url": fetch.url, "method": fetch.method, "page": fetch is not item,
+                                   "outcome": fetch.outcome, "error": fetch.error}) + "\n")
         self.out.flush()
 
     def spider_closed(self, site, reason) -> None:
