@@ -10,6 +10,7 @@ timed-out connection, a lost one, a cut body, a body past the size cap.
 from __future__ import annotations
 
 import socket
+import ssl
 from contextlib import asynccontextmanager
 from typing import ClassVar
 
@@ -59,6 +60,8 @@ class HttpDownloadHandler(AiohttpDownloadHandler):
     def __init__(self, crawler):
         BaseStreamingDownloadHandler.__init__(self, crawler)
         self._ssl_context = _make_ssl_context(crawler.settings)
+        # as Scrapy's Twisted client: old servers without secure renegotiation (RFC 5746) are still read
+        self._ssl_context.options |= ssl.OP_LEGACY_SERVER_CONNECT
         self._session: aiohttp.ClientSession | None = None
 
     def _new_session(self) -> aiohttp.ClientSession:
