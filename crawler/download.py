@@ -23,6 +23,7 @@ from scrapy.utils.ssl import _make_ssl_context
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from twisted.internet.error import DNSLookupError
 
+LEGACY_SERVER_CONNECT = getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)   # OpenSSL's value; named in Python 3.12+
 # Twisted's client took header lines up to 16 KB (a long Set-Cookie or Location); aiohttp's default is 8 KB
 MAX_HEADER_LINE = 16384
 
@@ -53,15 +54,15 @@ class HttpDownloadHandler(AiohttpDownloadHandler):
     a second limit would make a request wait inside its download timeout, our queue counted as the site's
     slowness); the URL is sent as Scrapy holds it (already percent-encoded), not re-normalised by yarl."""
 
-    # Scrapy 2.19 marks it experimental and logs so for every crawler (one per site); tests/test_download.py
-    # holds it to what the crawl needs: hangs, resets, cut bodies, size caps, redirects, GBK, HEAD checks.
+    # Scrapy 2.19 marks it experimental and logs so for every crawler (one per site); tests/test_hostile.py holds
+    # it to hangs, resets, cut bodies, size caps and huge headers, tests/test_download.py to the changes above.
     experimental: ClassVar[bool] = False
 
     def __init__(self, crawler):
         BaseStreamingDownloadHandler.__init__(self, crawler)
         self._ssl_context = _make_ssl_context(crawler.settings)
         # as Scrapy's Twisted client: old servers without secure renegotiation (RFC 5746) are still read
-        self._ssl_context.options |= ssl.OP_LEGACY_SERVER_CONNECT
+        self._ssl_context.options |= LEGACY_SERVER_CONNECT
         self._session: aiohttp.ClientSession | None = None
 
     def _new_session(self) -> aiohttp.ClientSession:
