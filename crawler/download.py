@@ -2,7 +2,7 @@
 resolver (crawler.resolver.HostsResolver: hosts map, DNS cache, address guard), and, when rendering is on,
 scrapy-playwright's handler for the requests a browser must make.
 
-Why not Scrapy's default (Twisted's HTTP client): its response parser is pure Python and was ~15 % of a
+Why not Scrapy's default (Twisted's HTTP client): its response parser is pure Python and was ~17 % of a
 worker's CPU on the shared bench; aiohttp parses in C (llhttp, lenient about headers as browsers are). Every
 failure keeps the name the spider's error table reads (crawler/spiders/site.py `_ERRORS`): a refused or
 timed-out connection, a lost one, a cut body, a body past the size cap.
@@ -48,11 +48,12 @@ class ReactorResolver(AbstractResolver):
 
 
 class HttpDownloadHandler(AiohttpDownloadHandler):
-    """Scrapy's AiohttpDownloadHandler with three changes: the session is made at the first request (aiohttp
-    needs a running event loop; a site's crawler may be made before the reactor runs); no per-host connection
-    limit of its own (Scrapy's download slots and crawler.limiter.SharedHostLimiter are the per-host limits:
-    a second limit would make a request wait inside its download timeout, our queue counted as the site's
-    slowness); the URL is sent as Scrapy holds it (already percent-encoded), not re-normalised by yarl."""
+    """Scrapy's AiohttpDownloadHandler, changed: the session is made at the first request (aiohttp needs a
+    running event loop; a site's crawler may be made before the reactor runs); no per-host connection limit of
+    its own (Scrapy's download slots and crawler.limiter.SharedHostLimiter are the per-host limits: a second
+    limit would make a request wait inside its download timeout, our queue counted as the site's slowness);
+    the URL is sent as Scrapy holds it (already percent-encoded), not re-normalised by yarl; names resolve as
+    above; header lines and TLS renegotiation as lenient as Twisted's client."""
 
     # Scrapy 2.19 marks it experimental and logs so for every crawler (one per site); tests/test_hostile.py holds
     # it to hangs, resets, cut bodies, size caps and huge headers, tests/test_download.py to the changes above.
