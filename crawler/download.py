@@ -60,7 +60,7 @@ class HttpDownloadHandler(AiohttpDownloadHandler):
     experimental: ClassVar[bool] = False
 
     def __init__(self, crawler):
-        BaseStreamingDownloadHandler.__init__(self, crawler)
+        BaseStreamingDownloadHandler.__init__(self, crawler)   # not the parent's: it makes the session at once
         self._ssl_context = _make_ssl_context(crawler.settings)
         # as Scrapy's Twisted client: old servers without secure renegotiation (RFC 5746) are still read
         self._ssl_context.options |= LEGACY_SERVER_CONNECT
