@@ -22,7 +22,7 @@ from crawler.items import FetchItem, PageItem
 from crawler.registry import ScanRegistry
 from crawler.spiders.families import FamilyCrawling
 from crawler.traps import TrapGuard
-from crawler.urlset import UrlSet
+from crawler.urlset import UrlTable
 from crawler import render
 
 _HTML_TYPES = ("text/html", "application/xhtml")
@@ -73,18 +73,19 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         self.options = options or ExtractOptions()
         self.sink = sink
         self.registry = registry or ScanRegistry({netloc(url)})
-        # URL sets as hashes (crawler/urlset.py): what a spider remembers grows with its site
-        self.crawl_claimed = UrlSet()
-        self.checked = UrlSet()   # link targets this spider asked the registry about: never twice
-        self.parsed = UrlSet()
+        # URL sets as hashes in one table (crawler/urlset.py): what a spider remembers grows with its site
+        urls = UrlTable()
+        self.crawl_claimed = urls.new_set()
+        self.checked = urls.new_set()   # link targets this spider asked the registry about: never twice
+        self.parsed = urls.new_set()
         self.resume = resume              # sitecensus.resume.SiteResume: what the store holds of this site
-        self.done_before = UrlSet(resume.fetched if resume else ())   # requested before: never again
+        self.done_before = urls.new_set(resume.fetched if resume else ())   # requested before: never again
         self.depth_override = max_depth  # a retained portal page: that page and its links only
         self.also = [u for u in (also or []) if netloc(u) in self.netlocs and u != url]   # a re-check's pages
         # Budget counters (reported when the spider closes): distinct URLs, so a link on every page counts once
         self.link_checks = 0
-        self.pages_left = UrlSet()     # internal pages not crawled: the page budget was spent
-        self.checks_left = UrlSet()    # targets not checked: the link-check budget was spent
+        self.pages_left = urls.new_set()     # internal pages not crawled: the page budget was spent
+        self.checks_left = urls.new_set()    # targets not checked: the link-check budget was spent
         self.links_unread = 0                 # links past the per-page cap, summed over pages (never normalized)
         self.trapped: dict[str, str] = {}     # url -> trap kind (crawler/traps.py), never requested
 
