@@ -218,7 +218,8 @@ class StoreSink:
         self.watch = watch
         if watch:
             watch.start(len(site_ids))
-        self.rows: dict[type, list[dict]] = {Fetch: [], Page: [], Link: []}
+        self.rows: dict[type, list[dict]] = {Fetch: [], Page: []}
+        self.link_rows: list[tuple] = []   # (site_id, source, target, tag, kind, text): see _insert_links
         self.pending = 0
         self.flushed_at = time.monotonic()
         self.interrupted = False
@@ -267,8 +268,7 @@ class StoreSink:
                                 "bytes": fetch.bytes, "content_type": fetch.content_type, "title": item.facts["title"],
                                 "depth": item.depth, "referrer": item.referrer, "kind": item.facts["kind"],
                                 "is_home": item.is_home, "facts": item.facts})
-        self.rows[Link].extend({"site_id": site_id, "source": url, "target": t, "tag": tag, "kind": kind, "text": text}
-                               for t, tag, kind, text in item.links)
+        self.link_rows.extend((site_id, url, t, tag, kind, text) for t, tag, kind, text in item.links)
         self.pending += 1 + len(item.links) // 20
         self.pages += 1
         if self.watch:
@@ -282,8 +282,24 @@ class StoreSink:
                 if rows:
                     session.execute(model.__table__.insert(), rows)
                     rows.clear()
+            if self.link_rows:
+                _insert_links(session, self.link_rows)
+                self.link_rows.clear()
         self.pending = 0
         self.flushed_at = time.monotonic()
+
+
+_LINK_COLUMNS = ("site_id", "source", "target", "tag", "kind", "text")
+
+
+def _insert_links(session: Session, rows: list[tuple]) -> None:
+    """A page's links as plain tuples straight to the driver's executemany: nine rows in ten a scan stores are links
+    (~30 a page), and building each row's parameters through a compiled Core insert cost a worker 3 % of its CPU.
+    Every column is text or an integer, so there is no type to convert; the placeholder is the driver's own."""
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"   # sqlite3; psycopg
+    sql = f"INSERT INTO {Link.__tablename__} ({', '.join(_LINK_COLUMNS)}) VALUES ({', '.join([mark] * len(_LINK_COLUMNS))})"
+    connection.exec_driver_sql(sql, rows)
 
 
 class WorkerSink(StoreSink):
