@@ -55,7 +55,8 @@ def _trimmed() -> dict:
     return {"DOWNLOADER_MIDDLEWARES": {k: v for k, v in off.items() if ".downloadermiddlewares." in k},
             "SPIDER_MIDDLEWARES": {k: v for k, v in off.items() if ".spidermiddlewares." in k},
             "DOWNLOADER_STATS": settings.DOWNLOADER_STATS, "CONCURRENT_ITEMS": settings.CONCURRENT_ITEMS,
-            "REMOTE_CONTROL_ENABLED": settings.REMOTE_CONTROL_ENABLED}
+            "REMOTE_CONTROL_ENABLED": settings.REMOTE_CONTROL_ENABLED, "STATS_CLASS": settings.STATS_CLASS,
+            "EXTENSIONS": settings.EXTENSIONS}
 
 
 def _gc_as_product():
