@@ -75,3 +75,16 @@ def test_names_resolve_through_the_hosts_map_and_the_guard(tmp_path):
     assert outcomes["gone.test/g.html"] == ("broken", "dns")
     assert outcomes["127.0.0.1/a.html"] == ("ok", None)
     assert ("HEAD", "/m.html") in asked and not any(path == "/g.html" for _, path in asked)
+
+
+def test_a_site_written_without_its_slash_has_its_relative_links_followed(tmp_path):
+    """A unit's address is often written http://www.x.gov.cn (no path); its home page's relative links (a.html,
+    ./b/c.html) are the site's pages all the same."""
+    home = ('<html><head><title>区财政局</title></head><body><a href="a.html">通知公告</a>'
+            '<a href="./b/c.html">政策文件</a></body></html>').encode()
+    site = CountingServer({"/": (200, home, HTML, {})}, fallback=lambda path: (200, b"<title>x</title>", HTML, {}))
+    try:
+        items = _crawl(tmp_path, site.base_url, {})
+    finally:
+        site.close()
+    assert {(i["method"], urlsplit(i["url"]).path) for i in items} >= {("GET", "/a.html"), ("GET", "/b/c.html")}

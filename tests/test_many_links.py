@@ -131,6 +131,22 @@ def test_normalize_within_a_page_gives_what_it_gives_outside():
     assert L.page_cached("key", lambda: [2]) == [2]   # outside a page nothing is kept
 
 
+def test_normalize_joins_every_href_to_its_page_as_urljoin_does():
+    rng = random.Random(12)
+    for _ in range(5_000):
+        base, href, encoding = rng.choice(BASES), random_href(rng), rng.choice(["utf-8", "gbk"])
+        expected = reference(base, href, encoding)
+        if expected != "error" and href.strip() and not href.strip().lower().startswith(L._SKIP_SCHEMES):
+            assert L.normalize(base, href, encoding) == expected, (base, href, encoding)
+
+
+def test_an_absolute_href_is_normalized_once_whatever_page_it_is_on():
+    href = "http://127.0.0.9:19000/pucha.kaipuyun.cn/exposure/jiucuo.html?site_code=3302060001&url=http%3A%2F%2Fx"
+    L._normalize.cache_clear()
+    got = {L.normalize(f"http://127.0.0.1:8080/col/{n}/index.html", href, "utf-8") for n in range(50)}
+    assert got == {reference(BASE, href, "utf-8")} and L._normalize.cache_info().misses == 1
+
+
 def test_netloc_reads_the_host_part_as_urlsplit_does():
     from urllib.parse import urlsplit
     rng = random.Random(5)

@@ -97,14 +97,20 @@ def _absolute(base: str, href: str, encoding: str) -> str | None:
     if not href or href.lower().startswith(_SKIP_SCHEMES):
         return None
     # The same nav/footer/list hrefs recur on every page: cache on the part of the base they depend on.
-    if href.startswith(("http://", "https://", "//")):
-        anchor = ""
+    if href.startswith(("http://", "https://")):
+        anchor = "http:"   # the page does not matter: one cache entry per href (a footer's link on every page)
+    elif href.startswith("//"):
+        anchor = base[: base.find("//")]   # the page's scheme only
     elif href.startswith("/"):
         anchor = base[: base.find("/", base.find("//") + 2) % (len(base) + 1)]
     elif href.startswith("?"):
         anchor = base
+    elif "?" in base:
+        anchor = base
     else:
-        anchor = base[: base.rfind("/") + 1] if "?" not in base else base
+        slash = base.rfind("/")
+        # a bare origin (http://www.x.gov.cn, as a unit's address is often written) has the path "/"
+        anchor = base + "/" if slash <= base.find("//") + 1 else base[: slash + 1]
     return _plain_join(anchor or base, href, encoding) or _normalize(anchor or base, href, encoding)
 
 
