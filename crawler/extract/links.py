@@ -103,15 +103,13 @@ def _absolute(base: str, href: str, encoding: str) -> str | None:
         anchor = base[: base.find("//")]   # the page's scheme only
     elif href.startswith("/"):
         anchor = base[: base.find("/", base.find("//") + 2) % (len(base) + 1)]
-    elif href.startswith("?"):
-        anchor = base
-    elif "?" in base:
+    elif href.startswith("?") or "?" in base:
         anchor = base
     else:
         slash = base.rfind("/")
         # a bare origin (http://www.x.gov.cn, as a unit's address is often written) has the path "/"
         anchor = base + "/" if slash <= base.find("//") + 1 else base[: slash + 1]
-    return _plain_join(anchor or base, href, encoding) or _normalize(anchor or base, href, encoding)
+    return _plain_join(anchor, href, encoding) or _normalize(anchor, href, encoding)
 
 
 # Small on purpose: what recurs across pages is a site's nav/footer (per page, one_page() memoizes); 65,536
