@@ -6,17 +6,32 @@ what it claimed before (a site resumed after its worker died checks what it had 
 another site claimed. Spiders keep their own set of what they asked about, so each URL costs them
 at most one question; the Redis registry also remembers every answer (one round trip per page's new
 targets per process).
+
+A target on a host that only one site of the scan was given with (its own pages, images, attachments: nearly
+all of a site's targets) is that site's without asking: every other spider leaves that host to it. Only the
+targets on shared hosts (the portal, www.gov.cn, a host two units share) go through the registry.
 """
 from __future__ import annotations
 
 import sys
+from collections import Counter
+
+from crawler.extract.links import netloc
+
+
+def sole_hosts(site_urls: list[str]) -> dict[str, str]:
+    """host -> the site (its URL, the spiders' site key) for each host only one of `site_urls` is on."""
+    counts = Counter(netloc(url) for url in site_urls)
+    return {netloc(url): url for url in site_urls if counts[netloc(url)] == 1}
 
 
 class ScanRegistry:
     """In memory, shared by the spiders of one process."""
 
-    def __init__(self, site_netlocs: set[str] | None = None, destination_netlocs: set[str] | None = None):
+    def __init__(self, site_netlocs: set[str] | None = None, destination_netlocs: set[str] | None = None,
+                 sole_hosts: dict[str, str] | None = None):
         self.owners: dict = {}   # link target (its _key) -> the site key that checks it
+        self.sole_hosts = sole_hosts or {}   # see sole_hosts(): decided without asking
         self.site_netlocs = site_netlocs or set()
         # Where closed sites send visitors (the district portal): a home page redirected there is
         # recorded as migrated, and the destination is not crawled as if it were the unit's site.
@@ -28,11 +43,13 @@ class ScanRegistry:
 
     def claim_many(self, urls: list[str], site_key: str) -> list[bool]:
         """claim() of each URL, in order."""
-        return [self.owners.setdefault(self._key(url), site_key) == site_key for url in urls]
+        sole = self.sole_hosts
+        return [sole[host] == site_key if (host := netloc(url)) in sole
+                else self.owners.setdefault(self._key(url), site_key) == site_key for url in urls]
 
     def claimed_elsewhere(self, url: str, site_key: str) -> bool:
         """Known (without asking anyone) to be checked by another site."""
-        owner = self.owners.get(self._key(url))
+        owner = self.sole_hosts.get(netloc(url)) or self.owners.get(self._key(url))
         return owner is not None and owner != site_key
 
     _key = staticmethod(str)   # how `owners` is keyed: the URL itself
@@ -43,8 +60,8 @@ class RedisScanRegistry(ScanRegistry):
     URL's 64-bit hash: a worker's memory holds no URL strings for them."""
 
     def __init__(self, server, scan_id: int | str, site_netlocs: set[str] | None = None,
-                 destination_netlocs: set[str] | None = None):
-        super().__init__(site_netlocs, destination_netlocs)
+                 destination_netlocs: set[str] | None = None, sole_hosts: dict[str, str] | None = None):
+        super().__init__(site_netlocs, destination_netlocs, sole_hosts)
         self.server = server
         self.key = claims_key(scan_id)
         self._claim = server.register_script(_CLAIM)
@@ -52,15 +69,18 @@ class RedisScanRegistry(ScanRegistry):
 
     @classmethod
     def from_url(cls, redis_url: str, scan_id: int | str, site_netlocs: set[str] | None = None,
-                 destination_netlocs: set[str] | None = None) -> "RedisScanRegistry":
-        return cls(connect(redis_url), scan_id, site_netlocs, destination_netlocs)
+                 destination_netlocs: set[str] | None = None,
+                 sole_hosts: dict[str, str] | None = None) -> "RedisScanRegistry":
+        return cls(connect(redis_url), scan_id, site_netlocs, destination_netlocs, sole_hosts)
 
     _key = staticmethod(hash)   # the cache's keys: 64-bit hashes, as crawler/urlset.py
 
     def claim_many(self, urls: list[str], site_key: str) -> list[bool]:
         """One round trip for the URLs whose answer is not remembered (a page's new link targets at once)."""
         keys = [self._key(url) for url in urls]
-        known = {key: self.owners.get(key) for key in keys}
+        sole = self.sole_hosts
+        known = {key: sole[host] if (host := netloc(url)) in sole else self.owners.get(key)
+                 for url, key in zip(urls, keys)}
         asked = [url for url, key in zip(urls, keys) if known[key] is None]
         if asked:
             owners = self._claim(keys=[self.key], args=[site_key, *asked])

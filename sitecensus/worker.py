@@ -58,7 +58,7 @@ class SiteFeeder(RedisSpider):
 class Worker:
     def __init__(self, config: Config, scan_id: int, redis_url: str, worker_id: str, parent_pipe: bool = False):
         from crawler.extract.links import netloc
-        from crawler.registry import RedisScanRegistry
+        from crawler.registry import RedisScanRegistry, sole_hosts
         from sitecensus.scan import PORTAL_DEPTH, extract_options
 
         self.config = config
@@ -78,7 +78,7 @@ class Worker:
         self.options = extract_options(profile, config.dictionaries)
         self.registry = RedisScanRegistry(self.queue.server, scan_id,
                                           {netloc(s.url) for s in sites if s.role != "portal_page"},
-                                          {config.settings.portal.host})
+                                          {config.settings.portal.host}, sole_hosts([s.url for s in sites]))
         self.redis_url = redis_url
         self.capacity = config.settings.queue.sites_per_worker
         self.active: set[int] = set()

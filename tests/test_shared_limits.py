@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from crawler import registry
-from crawler.registry import RedisScanRegistry, connect
+from crawler.registry import RedisScanRegistry, ScanRegistry, claims_key, connect, sole_hosts
 from tests.counting_server import CountingServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,6 +51,21 @@ def test_a_target_is_claimed_by_one_site_and_again_by_that_site(redis_url):
     # a resumed site (another worker, an empty cache) checks what it had claimed
     assert RedisScanRegistry(server, 7).claim("http://x/a.png", "site-a")
     assert RedisScanRegistry(server, 8).claim("http://x/a.png", "site-b")   # another scan, another registry
+
+
+def test_a_target_on_a_host_only_one_site_is_on_is_that_sites_without_asking_redis(redis_url):
+    server = connect(redis_url)
+    sites = ["http://a.gov.cn/", "http://portal.gov.cn/a/", "http://portal.gov.cn/b/"]
+    hosts = sole_hosts(sites)
+    assert hosts == {"a.gov.cn": "http://a.gov.cn/"}   # the portal's host is two sites'
+    for shared in (ScanRegistry(sole_hosts=hosts), RedisScanRegistry(server, 11, sole_hosts=hosts)):
+        assert shared.claim_many(["http://a.gov.cn/f.pdf", "http://portal.gov.cn/x.pdf"],
+                                 "http://portal.gov.cn/a/") == [False, True]
+        assert shared.claimed_elsewhere("http://a.gov.cn/f.pdf", "http://portal.gov.cn/b/")
+        assert shared.claim("http://a.gov.cn/f.pdf", "http://a.gov.cn/")
+        assert not shared.claimed_elsewhere("http://a.gov.cn/f.pdf", "http://a.gov.cn/")
+        assert not shared.claim("http://portal.gov.cn/x.pdf", "http://portal.gov.cn/b/")
+    assert server.hkeys(claims_key(11)) == [b"http://portal.gov.cn/x.pdf"]   # only the shared host's target asked
 
 
 def test_a_worker_forgets_answers_past_its_limit_and_asks_redis_again(redis_url, monkeypatch):
