@@ -2,11 +2,12 @@
 to another host name, no HTTPS."""
 import asyncio
 import json
+import ssl
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crawler.probe import name_matches, tls_status
+from crawler.probe import name_matches, tls_round, tls_status
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
 from tests.conftest import run_cli, self_signed
 
@@ -55,6 +56,16 @@ def test_g4_says_the_certificate_is_for_another_name(world, https_site):
     assert "证书与网站域名不符：证书签发给 www.other.gov.cn" in details
     assert any(d.startswith("证书不受信任：自签名证书") for d in details)   # the other reasons stay
     assert not any("过期" in d or "到期" in d for d in details)
+
+
+@pytest.mark.parametrize("https_site", [90], indirect=True)
+def test_tls_checks_share_their_contexts(https_site, monkeypatch):
+    made = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: made.append(1) or real(*a, **k))
+    found = asyncio.run(tls_round([https_site, https_site + "a.html", https_site + "b.html"], 5))
+    assert all(r["https"] and r["trusted"] is False and r["name_matches"] for r in found.values())
+    assert len(made) <= 2   # a loose and a verifying context for the process, not two per site (each loads the CAs)
 
 
 def test_name_matching_follows_the_certificate_rules():
