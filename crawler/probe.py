@@ -30,13 +30,24 @@ class ProbeResult:
     at: datetime
     ok: bool
     status: int | None = None
-    error: str | None = None        # dns | connect | tls | timeout | http_<status> | blocked_<status> | empty
+    error: str | None = None        # dns | connect | tls | tls_obsolete | timeout | http_<status> | blocked_<status> | empty
     #                                 | private_address | not_listed (refused by the address guard: nothing sent)
     elapsed_ms: int | None = None
     bytes: int = 0
     content_type: str | None = None
     final_url: str | None = None
     body: bytes | None = None       # kept only when asked for, and only for HTML (a second try's page is read)
+
+
+# A server that offers only SSL 3 / TLS 1.0 / 1.1: current browsers (and our clients) refuse the handshake, and
+# OpenSSL says so in these words. The site is then unreachable for its visitors too, for this one reason.
+OBSOLETE_TLS = ("protocol_version", "unsupported_protocol", "unsupported protocol")
+
+
+def obsolete_tls(text: str) -> bool:
+    """Whether an error's text is OpenSSL refusing the server's protocol version."""
+    text = text.lower()
+    return any(mark in text for mark in OBSOLETE_TLS)
 
 
 def error_class(exc: Exception) -> str:
@@ -51,7 +62,7 @@ def error_class(exc: Exception) -> str:
             or "name resolution" in text or "no address associated" in text:
         return "dns"
     if "ssl" in text or "certificate" in text:
-        return "tls"
+        return "tls_obsolete" if obsolete_tls(text) else "tls"
     if isinstance(exc, httpx.TooManyRedirects):
         return "redirect_loop"
     return "connect"
@@ -220,6 +231,8 @@ async def tls_status(url: str, timeout: float, hosts: HostsMap | None = None) ->
         der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
     except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"[:200]
+        if obsolete_tls(result["error"]):
+            result["obsolete_protocol"] = True   # HTTPS is there, in a version no current browser accepts
         return result
     finally:
         if writer is not None:

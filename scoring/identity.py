@@ -84,7 +84,9 @@ def https_certificate(snap, profile):
     if not tls:
         return []
     problems = []
-    if not tls.get("https"):
+    if tls.get("obsolete_protocol"):
+        problems.append("HTTPS 只支持已淘汰的加密协议（TLS 1.0/1.1 或更早），现行浏览器无法建立加密连接")
+    elif not tls.get("https"):
         problems.append("未启用 HTTPS")
     else:
         expires = datetime.fromisoformat(tls["not_after"])

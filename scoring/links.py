@@ -5,7 +5,8 @@ from scoring.findings import Evidence
 from scoring.registry import RULES, rule
 
 _LABEL = {"dns": "域名无法解析", "connect": "无法连接", "timeout": "访问超时", "redirect_loop": "重定向循环",
-          "tls": "证书/加密连接错误", "too_large": "内容过大，超过下载上限", "blocked": "网站拦截了访问（防火墙或人机验证页面）",
+          "tls": "证书/加密连接错误", "tls_obsolete": "网站只支持已淘汰的加密协议（TLS 1.0/1.1），现行浏览器无法打开",
+          "too_large": "内容过大，超过下载上限", "blocked": "网站拦截了访问（防火墙或人机验证页面）",
           "failed": "下载失败",
           # refused by the address guard (crawler/guard.py): not requested, so never a 失效链接
           "private_address": "内网或本机地址，按设置不访问", "not_listed": "地址未列入 crawl.hosts，按设置不访问"}

@@ -3,13 +3,18 @@ to another host name, no HTTPS."""
 import asyncio
 import json
 import ssl
+import warnings
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crawler.probe import name_matches, tls_round, tls_status
+from crawler.probe import name_matches, probe_round, tls_round, tls_status
+from scoring.identity import https_certificate
+from scoring.links import failure_label
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
 from tests.conftest import run_cli, self_signed
+from tests.test_download import _crawl
+from tests.test_scoring import CENSUS, snapshot
 
 
 @pytest.fixture
@@ -66,6 +71,39 @@ def test_tls_checks_share_their_contexts(https_site, monkeypatch):
     found = asyncio.run(tls_round([https_site, https_site + "a.html", https_site + "b.html"], 5))
     assert all(r["https"] and r["trusted"] is False and r["name_matches"] for r in found.values())
     assert len(made) <= 2   # a loose and a verifying context for the process, not two per site (each loads the CAs)
+
+
+@pytest.fixture
+def tls10_site(tmp_path):
+    """A server that speaks only TLS 1.0, as old government servers still do (current browsers refuse it)."""
+    context = self_signed(tmp_path, datetime.now(timezone.utc) + timedelta(days=90))[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    server = DemoServer(tls=context)
+    server.serve(SiteFiles(pages={"/": Reply(200, "<html><head><title>测试局</title></head><body>首页</body></html>".encode())}))
+    yield server.base_url
+    server.close()
+
+
+def test_a_site_offering_only_obsolete_tls_is_said_to(tls10_site, tmp_path):
+    tls = asyncio.run(tls_status(tls10_site, 5))
+    assert tls["obsolete_protocol"] and not tls["https"]
+    assert asyncio.run(probe_round([tls10_site], 5, "sitecensus-test"))[0].error == "tls_obsolete"
+    [home] = _crawl(tmp_path, tls10_site, {})
+    assert (home["outcome"], home["error"]) == ("broken", "tls_obsolete")
+    assert "已淘汰的加密协议" in failure_label("tls_obsolete", None)
+
+
+def test_g4_says_https_is_obsolete_not_missing():
+    tls = {"scheme": "http", "host": "x.gov.cn", "port": 443, "https": False, "resolves": True,
+           "obsolete_protocol": True, "error": "SSLError: [SSL: TLSV1_ALERT_PROTOCOL_VERSION]"}
+    [g4] = https_certificate(snapshot(tls=tls), CENSUS)
+    details = [e.detail for e in g4.evidence]
+    assert any("已淘汰的加密协议" in d for d in details) and "未启用 HTTPS" not in details
+    [plain] = https_certificate(snapshot(tls={**tls, "obsolete_protocol": False}), CENSUS)
+    assert [e.detail for e in plain.evidence] == ["未启用 HTTPS"]
 
 
 def test_name_matching_follows_the_certificate_rules():

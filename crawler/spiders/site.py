@@ -36,6 +36,9 @@ _BLOCK_MARKS = ("安全狗", "您的访问被阻断", "访问被拦截", "请开
 # ... as bytes in the encodings Chinese sites serve (UTF-8, GBK/GB18030): searched without decoding the page twice
 _BLOCK_BYTES = tuple({mark.encode(encoding) for mark in _BLOCK_MARKS for encoding in ("utf-8", "gb18030")})
 _ERRORS = (  # exception class name -> (error, outcome)
+    # a server offering only SSL 3 / TLS 1.0 / 1.1 (OpenSSL's words in the message; Scrapy wraps the handshake's
+    # failure as a refused connection, so this comes before "connect")
+    (("PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL"), "tls_obsolete", "broken"),
     # refused by the address guard (crawler/guard.py): never requested, so nothing is known of the target
     (("PrivateAddress",), "private_address", "unverifiable"),
     (("UnlistedAddress",), "not_listed", "unverifiable"),
