@@ -1,6 +1,7 @@
 """G4 over real TLS on 127.0.0.1: an expired self-signed certificate, one about to expire, one made out
 to another host name, no HTTPS."""
 import asyncio
+import dataclasses
 import json
 import ssl
 import warnings
@@ -9,11 +10,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from crawler.probe import name_matches, probe_round, tls_round, tls_status
+from scoring.consolidation import site_seen
 from scoring.identity import https_certificate
 from scoring.links import failure_label
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
 from tests.conftest import run_cli, self_signed
 from tests.test_download import _crawl
+from scoring.snapshot import Home
 from tests.test_scoring import CENSUS, snapshot
 
 
@@ -104,6 +107,14 @@ def test_g4_says_https_is_obsolete_not_missing():
     assert any("已淘汰的加密协议" in d for d in details) and "未启用 HTTPS" not in details
     [plain] = https_certificate(snapshot(tls={**tls, "obsolete_protocol": False}), CENSUS)
     assert [e.detail for e in plain.evidence] == ["未启用 HTTPS"]
+
+
+def test_a_home_page_on_obsolete_tls_is_not_a_closed_site():
+    home = Home(url="https://x.gov.cn/", final_url=None, status=None, outcome="broken", error="tls_obsolete", items=[])
+    gone, seen = site_seen(dataclasses.replace(snapshot(), home=home))
+    assert gone is None and "已淘汰的加密协议" in seen   # it still serves; only no current browser can open it
+    refused = Home(url="https://x.gov.cn/", final_url=None, status=None, outcome="broken", error="connect", items=[])
+    assert site_seen(dataclasses.replace(snapshot(), home=refused)) == (True, "网站已无法连接")
 
 
 def test_name_matching_follows_the_certificate_rules():
