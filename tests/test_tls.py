@@ -1,5 +1,5 @@
 """G4 over real TLS on 127.0.0.1: an expired self-signed certificate, one about to expire, one made out
-to another host name, no HTTPS."""
+to another host name, no HTTPS, a server that speaks only TLS 1.0."""
 import asyncio
 import dataclasses
 import json
@@ -13,10 +13,10 @@ from crawler.probe import name_matches, probe_round, tls_round, tls_status
 from scoring.consolidation import site_seen
 from scoring.identity import https_certificate
 from scoring.links import failure_label
+from scoring.snapshot import Home
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
 from tests.conftest import run_cli, self_signed
 from tests.test_download import _crawl
-from scoring.snapshot import Home
 from tests.test_scoring import CENSUS, snapshot
 
 
