@@ -37,6 +37,15 @@ class ScanRegistry:
         # recorded as migrated, and the destination is not crawled as if it were the unit's site.
         self.destination_netlocs = destination_netlocs or set()
 
+    @classmethod
+    def for_sites(cls, site_urls: list[str], portal_pages: set[str] = frozenset(),
+                  destinations: set[str] = frozenset(), **where) -> "ScanRegistry":
+        """The registry of a scan of `site_urls` (the spiders' site keys): the hosts the scan crawls (not those of
+        its pages retained on the portal: the portal's host is the portal site's), those closed sites send visitors
+        to, the hosts one site alone is on. `where`: the Redis registry's `server` and `scan_id`."""
+        return cls(site_netlocs={netloc(url) for url in site_urls if url not in portal_pages},
+                   destination_netlocs=set(destinations), sole_hosts=sole_hosts(site_urls), **where)
+
     def claim(self, url: str, site_key: str) -> bool:
         """True when `site_key` should check `url`: nobody had claimed it, or this same site had."""
         return self.claim_many([url], site_key)[0]
@@ -66,12 +75,6 @@ class RedisScanRegistry(ScanRegistry):
         self.key = claims_key(scan_id)
         self._claim = server.register_script(_CLAIM)
         preload(server, _CLAIM)
-
-    @classmethod
-    def from_url(cls, redis_url: str, scan_id: int | str, site_netlocs: set[str] | None = None,
-                 destination_netlocs: set[str] | None = None,
-                 sole_hosts: dict[str, str] | None = None) -> "RedisScanRegistry":
-        return cls(connect(redis_url), scan_id, site_netlocs, destination_netlocs, sole_hosts)
 
     _key = staticmethod(hash)   # the cache's keys: 64-bit hashes, as crawler/urlset.py
 

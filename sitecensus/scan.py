@@ -577,7 +577,7 @@ def _crawl_on_workers(sessions, config, scan_id, profile, watch, stopping: threa
 def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch, recheck_pages=None,
                      kind: str = "scan") -> bool:
     """Full scans crawl on workers; an audit or a re-check (one unit, on demand) in this process."""
-    from crawler.registry import ScanRegistry, sole_hosts
+    from crawler.registry import ScanRegistry
     from crawler.spiders.site import SiteSpider
 
     on_workers = kind == "scan"
@@ -599,8 +599,7 @@ def _crawl_and_store(sessions, config, scan_id, as_of, profile, log_file, watch,
                                                                                 watch, stopping)
     elif site_ids:
         process = crawler_process(scrapy_settings(config, log_file, sites=len(site_ids), site_urls=list(site_ids)))
-        registry = ScanRegistry({netloc(u) for u in site_ids if u not in portal_pages}, {config.settings.portal.host},
-                                sole_hosts(list(site_ids)))
+        registry = ScanRegistry.for_sites(list(site_ids), portal_pages, {config.settings.portal.host})
         options = extract_options(profile, config.dictionaries)
         for url in site_ids:
             process.crawl(SiteSpider, url=url, site_key=url, reference_date=as_of.date().isoformat(),

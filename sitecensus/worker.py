@@ -57,8 +57,7 @@ class SiteFeeder(RedisSpider):
 
 class Worker:
     def __init__(self, config: Config, scan_id: int, redis_url: str, worker_id: str, parent_pipe: bool = False):
-        from crawler.extract.links import netloc
-        from crawler.registry import RedisScanRegistry, sole_hosts
+        from crawler.registry import RedisScanRegistry
         from sitecensus.scan import PORTAL_DEPTH, extract_options
 
         self.config = config
@@ -76,9 +75,9 @@ class Worker:
         self.depth = {s.url: {"portal_page": 0, "portal": PORTAL_DEPTH}.get(s.role) for s in sites}
         profile = config.profile(meta.get("profile"))
         self.options = extract_options(profile, config.dictionaries)
-        self.registry = RedisScanRegistry(self.queue.server, scan_id,
-                                          {netloc(s.url) for s in sites if s.role != "portal_page"},
-                                          {config.settings.portal.host}, sole_hosts([s.url for s in sites]))
+        self.registry = RedisScanRegistry.for_sites(
+            [s.url for s in sites], {s.url for s in sites if s.role == "portal_page"}, {config.settings.portal.host},
+            server=self.queue.server, scan_id=scan_id)
         self.redis_url = redis_url
         self.capacity = config.settings.queue.sites_per_worker
         self.active: set[int] = set()

@@ -35,14 +35,12 @@ class JsonSink:
 
 
 def _site_spider(spec: dict, process) -> None:
-    from crawler.extract.links import netloc
-    from crawler.registry import RedisScanRegistry, ScanRegistry, sole_hosts
+    from crawler.registry import RedisScanRegistry, ScanRegistry, connect
     from crawler.spiders.site import SiteSpider
 
     sites = spec.get("sites", [spec["url"]])
-    netlocs = {netloc(u) for u in sites}
-    registry = (RedisScanRegistry.from_url(spec["registry"], spec["scan"], netlocs, set(), sole_hosts(sites))
-                if spec.get("registry") else ScanRegistry(netlocs, set(), sole_hosts(sites)))
+    registry = (RedisScanRegistry.for_sites(sites, server=connect(spec["registry"]), scan_id=spec["scan"])
+                if spec.get("registry") else ScanRegistry.for_sites(sites))
     resume = None
     if spec.get("store_url"):
         from sitecensus.resume import load_resume

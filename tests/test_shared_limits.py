@@ -56,9 +56,13 @@ def test_a_target_is_claimed_by_one_site_and_again_by_that_site(redis_url):
 def test_a_target_on_a_host_only_one_site_is_on_is_that_sites_without_asking_redis(redis_url):
     server = connect(redis_url)
     sites = ["http://a.gov.cn/", "http://portal.gov.cn/a/", "http://portal.gov.cn/b/"]
-    hosts = sole_hosts(sites)
-    assert hosts == {"a.gov.cn": "http://a.gov.cn/"}   # the portal's host is two sites'
-    for shared in (ScanRegistry(sole_hosts=hosts), RedisScanRegistry(server, 11, sole_hosts=hosts)):
+    assert sole_hosts(sites) == {"a.gov.cn": "http://a.gov.cn/"}   # the portal's host is two sites'
+    portal_pages = {"http://portal.gov.cn/b/"}   # a unit's page retained on the portal (site a/ is the portal)
+    for shared in (ScanRegistry.for_sites(sites, portal_pages, {"portal.gov.cn"}),
+                   RedisScanRegistry.for_sites(sites, portal_pages, {"portal.gov.cn"}, server=server, scan_id=11)):
+        assert shared.sole_hosts == {"a.gov.cn": "http://a.gov.cn/"}
+        assert shared.site_netlocs == {"a.gov.cn", "portal.gov.cn"}
+        assert shared.destination_netlocs == {"portal.gov.cn"}
         assert shared.claim_many(["http://a.gov.cn/f.pdf", "http://portal.gov.cn/x.pdf"],
                                  "http://portal.gov.cn/a/") == [False, True]
         assert shared.claimed_elsewhere("http://a.gov.cn/f.pdf", "http://portal.gov.cn/b/")
