@@ -10,6 +10,7 @@ import asyncio
 import socket
 import ssl
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
@@ -212,8 +213,9 @@ async def tls_status(url: str, timeout: float, hosts: HostsMap | None = None) ->
     """HTTPS facts for G4: is there HTTPS at all, is the certificate trusted, made out to this host name,
     when does it expire.
 
-    The certificate is read without verification (to describe even a bad one), then a verified
-    handshake says whether browsers would trust it.
+    The certificate is read without verification and in any protocol version the server still speaks (to
+    describe even a bad one, on a server that offers only TLS 1.0/1.1: `obsolete_protocol`), then a verified
+    handshake says whether browsers would trust it (not asked of an obsolete server: no browser gets that far).
     """
     parts = httpx.URL(url)
     host = parts.host
@@ -228,7 +230,8 @@ async def tls_status(url: str, timeout: float, hosts: HostsMap | None = None) ->
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port, ssl=_tls_context(verify=False),
                                                                         server_hostname=host), timeout)
-        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        secured = writer.get_extra_info("ssl_object")
+        der, protocol = secured.getpeercert(binary_form=True), secured.version()
     except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"[:200]
         if obsolete_tls(result["error"]):
@@ -241,7 +244,11 @@ async def tls_status(url: str, timeout: float, hosts: HostsMap | None = None) ->
     names = certificate_names(cert)
     result.update(https=True, not_after=cert.not_valid_after_utc.isoformat(),
                   issuer=cert.issuer.rfc4514_string()[:200], subject=cert.subject.rfc4514_string()[:200],
-                  cert_names=names[:10], name_matches=name_matches(parts.raw_host.decode("ascii"), names))
+                  cert_names=names[:10], name_matches=name_matches(parts.raw_host.decode("ascii"), names),
+                  protocol=protocol)
+    if protocol in OBSOLETE_PROTOCOLS:
+        result["obsolete_protocol"] = True
+        return result
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(address, port, ssl=_tls_context(verify=True),
                                                                    server_hostname=host), timeout)
@@ -252,13 +259,23 @@ async def tls_status(url: str, timeout: float, hosts: HostsMap | None = None) ->
     return result
 
 
+# What ssl.SSLSocket.version() answers for the versions current browsers no longer speak.
+OBSOLETE_PROTOCOLS = frozenset(("SSLv2", "SSLv3", "TLSv1", "TLSv1.1"))
+
+
 @cache
 def _tls_context(verify: bool) -> ssl.SSLContext:
     """One context of each kind per process, shared by every handshake: making one loads the system's CA
-    certificates (~30 ms of CPU; it was half of a scan's probe process, two per site)."""
+    certificates (~30 ms of CPU; it was half of a scan's probe process, two per site). The verifying one is a
+    browser's; the reading one also speaks TLS 1.0/1.1 with old ciphers (OpenSSL's security level 0), to read the
+    certificate of a server that offers nothing newer: it only ever reads the certificate."""
     context = ssl.create_default_context()
     if not verify:
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)   # asking for TLS 1.0 on purpose
+            context.minimum_version = ssl.TLSVersion.TLSv1
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
     return context
 
 

@@ -84,11 +84,12 @@ def https_certificate(snap, profile):
     if not tls:
         return []
     problems = []
-    if tls.get("obsolete_protocol"):
+    obsolete = tls.get("obsolete_protocol")
+    if obsolete:
         problems.append("HTTPS 只支持已淘汰的加密协议（TLS 1.0/1.1 或更早），现行浏览器无法建立加密连接")
     elif not tls.get("https"):
         problems.append("未启用 HTTPS")
-    else:
+    if tls.get("https"):   # the certificate, read even from a server on an obsolete protocol
         expires = datetime.fromisoformat(tls["not_after"])
         days = (expires - snap.as_of).days
         if days < 0:
@@ -97,7 +98,7 @@ def https_certificate(snap, profile):
             problems.append(f"证书将于 {expires:%Y-%m-%d} 到期（还有 {days} 天）")
         if tls.get("name_matches") is False:
             problems.append(f"证书与网站域名不符：证书签发给 {'、'.join(tls.get('cert_names') or []) or '（未写明域名）'}")
-        if not tls.get("trusted") and not _name_mismatch_only(tls):
+        if not obsolete and not tls.get("trusted") and not _name_mismatch_only(tls):   # obsolete: never asked
             problems.append(f"证书不受信任：{_trust_reason(tls.get('trust_error') or '')}")
     if not problems:
         return []

@@ -1,5 +1,5 @@
 """G4 over real TLS on 127.0.0.1: an expired self-signed certificate, one about to expire, one made out
-to another host name, no HTTPS, a server that speaks only TLS 1.0."""
+to another host name, no HTTPS, a server that speaks only TLS 1.0 (with a valid and an expired certificate)."""
 import asyncio
 import dataclasses
 import json
@@ -77,9 +77,11 @@ def test_tls_checks_share_their_contexts(https_site, monkeypatch):
 
 
 @pytest.fixture
-def tls10_site(tmp_path):
-    """A server that speaks only TLS 1.0, as old government servers still do (current browsers refuse it)."""
-    context = self_signed(tmp_path, datetime.now(timezone.utc) + timedelta(days=90))[0]
+def tls10_site(tmp_path, request):
+    """A server that speaks only TLS 1.0, as old government servers still do (current browsers refuse it).
+    param: days its certificate is still valid (default 90)."""
+    days = getattr(request, "param", 90)
+    context = self_signed(tmp_path, datetime.now(timezone.utc) + timedelta(days=days))[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1
@@ -92,11 +94,22 @@ def tls10_site(tmp_path):
 
 def test_a_site_offering_only_obsolete_tls_is_said_to(tls10_site, tmp_path):
     tls = asyncio.run(tls_status(tls10_site, 5))
-    assert tls["obsolete_protocol"] and not tls["https"]
+    assert tls["obsolete_protocol"] and tls["https"] and tls["protocol"] == "TLSv1"
+    assert tls["name_matches"] and "trusted" not in tls   # its certificate read; trust never asked
     assert asyncio.run(probe_round([tls10_site], 5, "sitecensus-test"))[0].error == "tls_obsolete"
     [home] = _crawl(tmp_path, tls10_site, {})
     assert (home["outcome"], home["error"]) == ("broken", "tls_obsolete")
     assert "已淘汰的加密协议" in failure_label("tls_obsolete", None)
+
+
+@pytest.mark.parametrize("tls10_site", [-3], indirect=True)
+def test_g4_reads_the_certificate_of_a_server_on_obsolete_tls(tls10_site):
+    tls = asyncio.run(tls_status(tls10_site, 5))
+    [g4] = https_certificate(dataclasses.replace(snapshot(tls=tls), as_of=datetime.now(timezone.utc)), CENSUS)
+    details = [e.detail for e in g4.evidence]
+    assert "已淘汰的加密协议" in details[0] and details[1].startswith("证书已于") and details[1].endswith("过期")
+    assert len(details) == 2   # no "untrusted" line: a browser never gets as far as asking
+    assert g4.evidence[0].url == tls10_site   # where the old HTTPS answers
 
 
 def test_g4_says_https_is_obsolete_not_missing():
