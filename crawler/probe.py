@@ -43,6 +43,8 @@ class ProbeResult:
 # A server that offers only SSL 3 / TLS 1.0 / 1.1: current browsers (and our clients) refuse the handshake, and
 # OpenSSL says so in these words. The site is then unreachable for its visitors too, for this one reason.
 OBSOLETE_TLS = ("protocol_version", "unsupported_protocol", "unsupported protocol")
+# What ssl.SSLSocket.version() answers for the versions current browsers no longer speak.
+OBSOLETE_PROTOCOLS = frozenset(("SSLv2", "SSLv3", "TLSv1", "TLSv1.1"))
 
 
 def obsolete_tls(text: str) -> bool:
@@ -257,10 +259,6 @@ async def tls_status(url: str, timeout: float, hosts: HostsMap | None = None) ->
     except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
         result["trusted"], result["trust_error"] = False, f"{getattr(exc, 'verify_message', '') or exc}"[:200]
     return result
-
-
-# What ssl.SSLSocket.version() answers for the versions current browsers no longer speak.
-OBSOLETE_PROTOCOLS = frozenset(("SSLv2", "SSLv3", "TLSv1", "TLSv1.1"))
 
 
 @cache
