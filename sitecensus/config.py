@@ -286,6 +286,7 @@ class QueueSettings(Strict):
     workers: int = Field(0, ge=0)     # local worker processes per scan; 0: one per CPU core
     sites_per_worker: int = Field(16, ge=1)        # sites one worker crawls at once
     worker_lost_seconds: float = Field(20, gt=0)   # a worker silent this long is taken as dead; its sites go to the others
+    worker_stall_seconds: float = Field(300, gt=0)   # a worker whose crawl has not moved this long stops its heartbeat
     resume_within_hours: float = Field(72, ge=0)   # an interrupted full scan younger than this is resumed by the next one
 
     @field_validator("redis_url")

@@ -11,6 +11,7 @@ import gc
 import ipaddress
 import logging
 import os
+import queue as stdqueue
 import signal
 import threading
 import time
@@ -236,7 +237,10 @@ class StoreSink:
         """What a site's budgets left undone (SiteSpider.budget_report), stored on the site when its spider closes."""
         self.flush()
         with self.sessions.begin() as session:
-            session.execute(update(Site).where(Site.id == self.site_ids[site]).values(crawl=report))
+            self._store_report(session, site, report)
+
+    def _store_report(self, session: Session, site: str, report: dict) -> None:
+        session.execute(update(Site).where(Site.id == self.site_ids[site]).values(crawl=report))
         left = CrawlBudget.of(report).left()
         if left:
             log.info("%s：%s", site, "；".join(reason for _, _, reason in left))
@@ -275,18 +279,30 @@ class StoreSink:
             self.watch.page(fetch.site, url)
 
     def flush(self) -> None:
+        self._store(self._take())
+
+    def _take(self) -> tuple[dict, list]:
+        """The rows gathered since the last flush, handed over (the sink gathers the next ones in new lists)."""
+        rows, links = self.rows, self.link_rows
+        self.rows, self.link_rows = {model: [] for model in rows}, []
+        self.pending = 0
+        self.flushed_at = time.monotonic()
+        return rows, links
+
+    def _store(self, batch: tuple[dict, list]) -> None:
         # Core inserts (executemany) of plain rows: the ORM's bulk path re-checks every row against the mapper
         # and cost a third of the flush; the rows are complete, the columns' defaults apply the same way.
         with self.sessions.begin() as session:
-            for model, rows in self.rows.items():
-                if rows:
-                    session.execute(model.__table__.insert(), rows)
-                    rows.clear()
-            if self.link_rows:
-                _insert_links(session, self.link_rows)
-                self.link_rows.clear()
-        self.pending = 0
-        self.flushed_at = time.monotonic()
+            self._insert(session, batch)
+
+    @staticmethod
+    def _insert(session: Session, batch: tuple[dict, list]) -> None:
+        rows, links = batch
+        for model, model_rows in rows.items():
+            if model_rows:
+                session.execute(model.__table__.insert(), model_rows)
+        if links:
+            _insert_links(session, links)
 
 
 _LINK_COLUMNS = ("site_id", "source", "target", "tag", "kind", "text")
@@ -303,26 +319,130 @@ def _insert_links(session: Session, rows: list[tuple]) -> None:
 
 
 class WorkerSink(StoreSink):
-    """A worker's sink: a site whose spider closed for good (not stopped) is done for the whole scan, once all it
-    fetched is stored (crawl_report flushes first)."""
+    """A worker's sink. It writes from a thread of its own, in order: the reactor hands a batch over and goes on
+    fetching, so a store that is slow to answer (a disk's sync, another writer's lock, a database across the
+    network) holds up no download; when the reactor waited inside the store, requests in flight timed out and read
+    as the site's timeouts. A site whose spider closed for good (not stopped) is done for the whole scan once all
+    it fetched is stored: its report and its end go through the same line, after its rows."""
 
-    def __init__(self, sessions: sessionmaker[Session], scan_id: int, site_ids: dict[str, int], queue):
+    BEHIND = 4   # batches waiting to be written: the worker starts no new request until half of them are
+
+    def __init__(self, sessions: sessionmaker[Session], scan_id: int, site_ids: dict[str, int], queue, me: str,
+                 hold: Callable[[bool], None] = lambda _: None):
         super().__init__(sessions, scan_id, site_ids)
         self.queue = queue
+        self.me = me   # the worker: it stores a site's rows only while the store names it (Site.worker)
+        self.hold = hold   # hold(True): start no new request (those in flight finish); hold(False): go on
+        self.behind = False
+        self.holding = threading.Lock()   # the flag and the order of hold() calls, from both threads
+        self.fenced = False
+        self.line: stdqueue.Queue = stdqueue.Queue()
+        self.writer = threading.Thread(target=self._write_in_order, name="store-writer", daemon=True)
+        self.writer.start()
 
-    def crawl_report(self, site: str, report: dict) -> None:
-        super().crawl_report(site, report)
-        if report.get("reason") != "shutdown":
-            self.queue.finish(self.site_ids[site])
+    def accept(self, item) -> None:
+        if not self.fenced:
+            super().accept(item)
 
     def flush(self) -> None:
-        """…and tells the scan what reached the store, for its progress line (counting a large store's rows every
-        few seconds cost the scan's process more CPU than a worker's parsing of a site)."""
-        pages, fetches = len(self.rows[Page]), len(self.rows[Fetch])
-        failed = sum(row["outcome"] != "ok" for row in self.rows[Fetch])
-        super().flush()
-        if fetches:
-            self.queue.add_progress(pages, fetches, failed)
+        if not self.fenced and (self.pending or any(self.rows.values()) or self.link_rows):
+            self.line.put(("rows", self._take()))
+            self._keep_pace()
+
+    def _keep_pace(self) -> None:
+        """Downloads wait while the store is behind, never the reactor: waiting inside the store held every request
+        in flight, which then timed out and read as the sites' timeouts."""
+        with self.holding:
+            waiting = self.line.qsize()
+            if waiting >= self.BEHIND and not self.behind or waiting <= self.BEHIND // 2 and self.behind:
+                self.behind = not self.behind
+                self.hold(self.behind)
+
+    def crawl_report(self, site: str, report: dict) -> None:
+        if not self.fenced:
+            self.flush()
+            self.line.put(("report", (site, report)))
+
+    def then(self, action: Callable[[], None]) -> None:
+        """`action` once everything handed over before it is stored (a site's end)."""
+        if not self.fenced:
+            self.line.put(("then", action))
+
+    def close(self) -> None:
+        """Store what is left and wait until it is written."""
+        self.flush()
+        self.line.put(("end", None))
+        self.writer.join()
+
+    def fence(self) -> None:
+        """Store nothing more: this worker was taken for lost and its sites resume elsewhere from the store (what it
+        had not stored is fetched again there). Batches not yet written are dropped; the writer would refuse them
+        anyway (the store names the site's new worker)."""
+        self.fenced = True
+        self._take()
+        while True:
+            try:
+                kind, _ = self.line.get_nowait()
+            except stdqueue.Empty:
+                break
+            if kind == "end":   # closing already: keep the end
+                self.line.put(("end", None))
+                break
+
+    def _write_in_order(self) -> None:
+        while True:
+            kind, what = self.line.get()
+            if kind == "end":
+                return
+            for attempt in range(1, STORE_ATTEMPTS + 1):
+                if self.fenced:
+                    break
+                try:
+                    self._do(kind, what)
+                    self._keep_pace()
+                    break
+                except _Fenced:
+                    log.error("worker %s: its sites went to other workers; what it had not stored is dropped", self.me)
+                    self.fenced = True   # the worker's next tick stops it
+                except Exception:  # noqa: BLE001 - the store refused or is away: the batch waits and is written again
+                    log.exception("the store did not take a batch (attempt %s of %s)", attempt, STORE_ATTEMPTS)
+                    if attempt == STORE_ATTEMPTS:
+                        # Stop unfinished rather than finish a site with rows missing: its sites resume elsewhere.
+                        log.error("worker %s: the store is not taking what it fetched; stopping", self.me)
+                        self.fenced = True
+                    else:
+                        time.sleep(STORE_RETRY_SECONDS)
+
+    def _do(self, kind: str, what) -> None:
+        if kind == "then":
+            what()
+            return
+        rows, site = (what[0], None) if kind == "rows" else (None, what[0])
+        with self.sessions.begin() as session:
+            # Still this worker's sites? Asked by the write's own first statement, an UPDATE: it takes the write lock
+            # (SQLite) or locks the sites' rows (PostgreSQL) at once, so a successor's take waits for this commit and
+            # reads what it stored; a read first would run outside the transaction (sqlite3 begins at the first write).
+            sites = {row["site_id"] for row in rows[Fetch]} if rows else {self.site_ids[site]}
+            held = session.execute(update(Site).where(Site.id.in_(sites), Site.worker == self.me)
+                                   .values(worker=self.me)).rowcount
+            if held < len(sites):
+                raise _Fenced
+            if rows is not None:
+                self._insert(session, what)
+            else:
+                self._store_report(session, site, what[1])
+        if rows and rows[Fetch]:   # what reached the store, for the scan's progress line (counting rows cost more CPU)
+            self.queue.add_progress(len(rows[Page]), len(rows[Fetch]), sum(row["outcome"] != "ok" for row in rows[Fetch]))
+        elif site is not None and what[1].get("reason") != "shutdown":
+            self.queue.finish(self.site_ids[site])   # after its rows: they went down the line before its report
+
+
+class _Fenced(Exception):
+    """The store names another worker for a site of the batch."""
+
+
+STORE_RETRY_SECONDS = 5
+STORE_ATTEMPTS = 12   # a minute of a store that refuses or is away
 
 
 def _probe_thread(urls: list[str], config: Config, out: list, tls: dict, kind: str = "scan",

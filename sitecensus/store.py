@@ -90,6 +90,9 @@ class Site(Base):
     crawl: Mapped[dict | None] = mapped_column(JSON)           # what the site's budgets left undone (SiteSpider.budget_report)
     state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | crawled | unregistered | failed
     error: Mapped[str | None] = mapped_column(Text)
+    # The worker crawling it now (sitecensus/worker.py): a worker writes a site's rows only while it is named here,
+    # checked in the same transaction, so one taken for lost cannot store what its successor resumes.
+    worker: Mapped[str | None] = mapped_column(String(100))
     scan: Mapped[Scan] = relationship(back_populates="sites")
 
 

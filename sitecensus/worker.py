@@ -24,7 +24,7 @@ from pathlib import Path
 
 from scrapy.exceptions import DontCloseSpider
 from scrapy_redis.spiders import RedisSpider
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from sitecensus.config import Config, load_config
 from sitecensus.store import Scan, Site, open_store
@@ -83,6 +83,8 @@ class Worker:
         self.active: set[int] = set()
         self.stopping = threading.Event()
         self.parent_pipe = parent_pipe
+        self.ticked_at = time.monotonic()   # the reactor's last tick: the heartbeat thread beats while it is recent
+        self.ended = threading.Event()
 
     # --- the reactor's side
     def run(self, log_file: Path | None) -> int:
@@ -99,25 +101,45 @@ class Worker:
         settings.set("DOWNLOADER_MIDDLEWARES", {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
                                                 "crawler.limiter.SharedHostLimiter": 950}, priority="cmdline")
         self.process = crawler_process(settings)
-        self.sink = WorkerSink(self.sessions, self.queue.scan_id, self.site_ids, self.queue)
+        self.sink = WorkerSink(self.sessions, self.queue.scan_id, self.site_ids, self.queue, self.id,
+                               self._hold_downloads)
         self.feeder_crawler = self.process.create_crawler(SiteFeeder)
         self.process.crawl(self.feeder_crawler, worker=self)   # installs the asyncio reactor: import it only now
         from twisted.internet import reactor, task
         _stop_on_signals(self.process, self.sink, self.stopping, self.config.settings.crawl.stop_grace_seconds)
         if self.parent_pipe:
             threading.Thread(target=self._watch_parent, name="parent", daemon=True).start()
+        self.queue.heartbeat(self.id, self.config.settings.queue.worker_lost_seconds)
+        threading.Thread(target=self._beat, name="heartbeat", daemon=True).start()
         ticker = task.LoopingCall(self.tick)
         reactor.callWhenRunning(ticker.start, TICK_SECONDS)
         with frozen_heap():
             self.process.start(install_signal_handlers=False)
-        self.sink.flush()
+        self.ended.set()
+        self.sink.close()
         log.info("worker %s: %s pages, %s fetches, %.1f CPU s, peak RSS %.0f MB", self.id, self.sink.pages,
                  self.sink.fetches, time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return 0
 
+    def _beat(self) -> None:
+        """The heartbeat, from a thread of its own: a reactor held up by the store (a slow disk's sync, another
+        writer's lock: SQLite waits up to 30 s) is alive and its sites stay its own; beaten from the reactor, it went
+        silent and the scan gave its sites to the other worker while it went on storing them (pages stored twice).
+        A reactor that has not ticked for queue.worker_stall_seconds is stuck: the beat stops, its sites go."""
+        queue = self.config.settings.queue
+        while not self.ended.wait(TICK_SECONDS):
+            if time.monotonic() - self.ticked_at < queue.worker_stall_seconds:
+                try:
+                    self.queue.heartbeat(self.id, queue.worker_lost_seconds)
+                except Exception:  # noqa: BLE001 - Redis gone: the next tick finds it out and stops the worker
+                    pass
+
     def tick(self) -> None:
+        self.ticked_at = time.monotonic()
         try:
-            self.queue.heartbeat(self.id, self.config.settings.queue.worker_lost_seconds)
+            if not self.stopping.is_set() and (self.sink.fenced or not self.queue.alive(self.id)):
+                self._fence()   # taken for lost, or its store gave up on it (WorkerSink)
+                return
             if not self.stopping.is_set() and self.queue.stop_asked():
                 self.stop()
             if self.stopping.is_set():
@@ -133,6 +155,33 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - Redis gone (the scan's process ended): stop, keep what is stored
             log.error("worker %s: lost the scan's queue (%s); stopping", self.id, exc)
             self.stop()
+
+    def _hold_downloads(self, hold: bool) -> None:
+        """The store is behind (WorkerSink.BEHIND): the sites' engines start no new request until it catches up.
+        Called from either thread; done in the reactor's, in the order asked."""
+        from twisted.internet import reactor
+
+        def apply() -> None:
+            for crawler in self.process.crawlers:
+                engine = crawler.engine
+                if engine is None:
+                    continue
+                if hold:
+                    engine.pause()
+                else:
+                    engine.unpause()
+                    slot = getattr(engine, "_slot", None)   # go on now, not at the engine's next 5-second heartbeat
+                    if slot is not None:
+                        slot.nextcall.schedule()
+        reactor.callFromThread(apply)
+
+    def _fence(self) -> None:
+        """Taken for lost (frozen or cut off from Redis past queue.worker_lost_seconds, stuck past
+        worker_stall_seconds), or its store gave up on it: the other workers resume its sites from the store, so it
+        stores nothing more and stops."""
+        log.error("worker %s: stopping without storing more; its sites go to other workers", self.id)
+        self.sink.fence()
+        self.stop()
 
     def finished(self) -> bool:
         return not self.active and (self.stopping.is_set() or self.queue.is_over())
@@ -163,6 +212,8 @@ class Worker:
             self.queue.offer(site_id, url)
             return
         self.queue.take(site_id, self.id)
+        with self.sessions.begin() as session:   # named first, then read: what a predecessor stores after is refused
+            session.execute(update(Site).where(Site.id == site_id).values(worker=self.id))
         with self.sessions() as session:
             resume = load_resume(session, site_id)
         self.active.add(site_id)
@@ -176,7 +227,7 @@ class Worker:
         self.active.discard(site_id)
         if hasattr(result, "getTraceback"):   # the crawler failed: what was stored stands, the site counts as done
             log.error("worker %s: crawl of %s failed: %s", self.id, url, result.getTraceback())
-            self.queue.finish(site_id)
+            self.sink.then(lambda: self.queue.finish(site_id))
 
 
 def worker_id() -> str:

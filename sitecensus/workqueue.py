@@ -197,6 +197,10 @@ class ScanQueue:
     def heartbeat(self, worker: str, ttl: float) -> None:
         self.server.set(self._worker_key(worker), 1, px=int(ttl * 1000))
 
+    def alive(self, worker: str) -> bool:
+        """Its heartbeat has not expired (else the scan gives its sites to the others)."""
+        return bool(self.server.exists(self._worker_key(worker)))
+
     def take(self, site_id: int, worker: str) -> None:
         self.server.hset(self._key("owner"), site_id, worker)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -164,6 +165,54 @@ def test_a_worker_killed_mid_scan_loses_nothing(tmp_path):
         fetched = db_rows(world.config, "select url, method, count(*) from fetches where scan_id = ? "
                                         "group by url, method having count(*) > 1", scan_id)
         assert fetched == []
+    finally:
+        world.close()
+
+
+def test_a_store_held_up_longer_than_a_heartbeat_costs_a_live_worker_nothing(tmp_path):
+    """A slow disk's sync or another writer's lock holds a worker's reactor inside the store (SQLite waits up to
+    30 s): it is alive, its sites stay its own. Beaten from the reactor, its heartbeat went silent, the scan gave its
+    sites to the other worker, and both stored them (327 pages twice at 47 x 400 on a throttled disk)."""
+    world = World(tmp_path, pause=0.1, crawl=SLOW, queue={"worker_lost_seconds": 2})
+    try:
+        running = start_scan(world.config, "--workers", "2")
+        wait_for(lambda: count(world.config, "select count(*) from pages") >= 10, 120, "pages in the store")
+        path = yaml.safe_load((world.config / "settings.yaml").read_text(encoding="utf-8"))["store_url"]
+        with sqlite3.connect(path.removeprefix("sqlite:///"), timeout=30) as lock:
+            lock.execute("begin exclusive")   # every worker's next write waits
+            time.sleep(6)                      # three heartbeats' time
+            lock.rollback()
+        out, err = running.communicate(timeout=300)
+        assert running.returncode == 0, err
+        logged = "".join(log.read_text(encoding="utf-8") for log in (tmp_path / "out" / "logs").glob("scan-*.log"))
+        assert "scan 1: 5 sites to crawl" in logged and "stopped answering" not in logged   # no site given away
+        scan_id = json.loads(out)["scan"]["id"]
+        pages = stored_pages(world.config, scan_id)
+        assert len(pages) == len(set(pages)) == len(UNITS) * (PAGES + 1) + 1   # every page once, and the portal's
+    finally:
+        world.close()
+
+
+def test_a_worker_frozen_past_its_heartbeat_stores_nothing_of_the_sites_it_lost(tmp_path):
+    """Frozen (SIGSTOP: a paused VM, a machine swapping) past queue.worker_lost_seconds, a worker loses its sites to
+    the other, which resumes them from the store; woken, it must not store what the other now stores."""
+    world = World(tmp_path, pause=0.1, crawl=SLOW, queue={"worker_lost_seconds": 2})
+    try:
+        running = start_scan(world.config, "--workers", "2")
+        wait_for(lambda: count(world.config, "select count(*) from pages") >= 10, 120, "pages in the store")
+        frozen = worker_pids(running)[0]
+        os.kill(frozen, signal.SIGSTOP)
+        time.sleep(6)   # the other worker takes its sites over and goes on with them
+        os.kill(frozen, signal.SIGCONT)
+        out, err = running.communicate(timeout=300)
+        assert running.returncode == 0, err
+        pages = stored_pages(world.config, json.loads(out)["scan"]["id"])
+        assert len(pages) == len(set(pages)) == len(UNITS) * (PAGES + 1) + 1   # every page once
+        fetched = db_rows(world.config, "select url, method, count(*) from fetches where scan_id = ? "
+                                        "group by url, method having count(*) > 1", json.loads(out)["scan"]["id"])
+        assert fetched == []
+        logs = "".join(log.read_text(encoding="utf-8") for log in (tmp_path / "out" / "logs").glob("scan-*.log"))
+        assert "stopped answering" in logs and "stopping without storing more" in logs
     finally:
         world.close()
 
