@@ -399,7 +399,6 @@ class WorkerSink(StoreSink):
                     break
                 try:
                     self._do(kind, what)
-                    self._keep_pace()
                     break
                 except _Fenced:
                     log.error("worker %s: its sites went to other workers; what it had not stored is dropped", self.me)
@@ -412,6 +411,7 @@ class WorkerSink(StoreSink):
                         self.fenced = True
                     else:
                         time.sleep(STORE_RETRY_SECONDS)
+            self._keep_pace()   # also when dropped: held downloads go on (a fenced worker's spiders must close)
 
     def _do(self, kind: str, what) -> None:
         if kind == "then":
