@@ -323,7 +323,8 @@ class WorkerSink(StoreSink):
     fetching, so a store that is slow to answer (a disk's sync, another writer's lock, a database across the
     network) holds up no download; when the reactor waited inside the store, requests in flight timed out and read
     as the site's timeouts. A site whose spider closed for good (not stopped) is done for the whole scan once all
-    it fetched is stored: its report and its end go through the same line, after its rows."""
+    it fetched is stored: its report and its end go through the same line, after its rows, and like them only
+    while the store names this worker for the site."""
 
     BEHIND = 4   # batches waiting to be written: the worker starts no new request until half of them are
 
@@ -363,10 +364,11 @@ class WorkerSink(StoreSink):
             self.flush()
             self.line.put(("report", (site, report)))
 
-    def then(self, action: Callable[[], None]) -> None:
-        """`action` once everything handed over before it is stored (a site's end)."""
+    def site_failed(self, site: str) -> None:
+        """A site whose crawler failed counts as done, once what it fetched is stored (what was stored stands)."""
         if not self.fenced:
-            self.line.put(("then", action))
+            self.flush()
+            self.line.put(("failed", (site, None)))
 
     def close(self) -> None:
         """Store what is left and wait until it is written."""
@@ -414,9 +416,6 @@ class WorkerSink(StoreSink):
             self._keep_pace()   # also when dropped: held downloads go on (a fenced worker's spiders must close)
 
     def _do(self, kind: str, what) -> None:
-        if kind == "then":
-            what()
-            return
         rows, site = (what[0], None) if kind == "rows" else (None, what[0])
         with self.sessions.begin() as session:
             # Still this worker's sites? Asked by the write's own first statement, an UPDATE: it takes the write lock
@@ -427,14 +426,14 @@ class WorkerSink(StoreSink):
                                    .values(worker=self.me)).rowcount
             if held < len(sites):
                 raise _Fenced
-            if rows is not None:
+            if kind == "rows":
                 self._insert(session, what)
-            else:
+            elif kind == "report":
                 self._store_report(session, site, what[1])
         if rows and rows[Fetch]:   # what reached the store, for the scan's progress line (counting rows cost more CPU)
             self.queue.add_progress(len(rows[Page]), len(rows[Fetch]), sum(row["outcome"] != "ok" for row in rows[Fetch]))
-        elif site is not None and what[1].get("reason") != "shutdown":
-            self.queue.finish(self.site_ids[site])   # after its rows: they went down the line before its report
+        elif kind == "failed" or kind == "report" and what[1].get("reason") != "shutdown":
+            self.queue.finish(self.site_ids[site])   # after its rows: they went down the line before its end
 
 
 class _Fenced(Exception):

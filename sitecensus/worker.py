@@ -227,7 +227,7 @@ class Worker:
         self.active.discard(site_id)
         if hasattr(result, "getTraceback"):   # the crawler failed: what was stored stands, the site counts as done
             log.error("worker %s: crawl of %s failed: %s", self.id, url, result.getTraceback())
-            self.sink.then(lambda: self.queue.finish(site_id))
+            self.sink.site_failed(url)
 
 
 def worker_id() -> str:

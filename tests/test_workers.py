@@ -332,3 +332,42 @@ def test_the_largest_sites_of_the_last_full_scan_are_offered_first(store_url):
     assert order == [urls["d"], urls["b"], urls["a"], urls["c"]]
     with sessions() as session:   # a first scan: register order
         assert largest_first(session, 1, todo) == list(todo)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_store_takes_a_sites_rows_and_end_only_from_the_worker_it_names(store_url, redis_url):
+    from crawler.items import FetchItem
+    from sitecensus.scan import WorkerSink
+    from sitecensus.store import Fetch, Scan, Site, open_store
+    from sitecensus.workqueue import ScanQueue, connect
+    from sqlalchemy import func, select, update
+
+    sessions = open_store(store_url)
+    when = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    with sessions.begin() as session:
+        scan = Scan(started_at=when, as_of=when, status="running", kind="scan")
+        session.add(scan)
+        session.flush()
+        sites = [Site(scan_id=scan.id, unit=name, unit_kind="部门", url=f"http://{name}.bl.gov.cn/", worker="w1")
+                 for name in "ab"]
+        session.add_all(sites)
+        session.flush()
+        scan_id, site_ids = scan.id, {s.url: s.id for s in sites}
+    queue = ScanQueue(connect(redis_url), scan_id)
+    old, new = (WorkerSink(sessions, scan_id, site_ids, queue, worker) for worker in ("w1", "w2"))
+    fetch = lambda url: FetchItem(site=url, url=url + "x.pdf", method="HEAD", status=200, outcome="ok")  # noqa: E731
+    old.accept(fetch("http://a.bl.gov.cn/"))
+    old.flush()
+    old.accept(fetch("http://b.bl.gov.cn/"))
+    with sessions.begin() as session:   # w2 takes site b over (as Worker.start_site does)
+        session.execute(update(Site).where(Site.id == site_ids["http://b.bl.gov.cn/"]).values(worker="w2"))
+    old.site_failed("http://b.bl.gov.cn/")   # its rows and its end: refused, b is w2's now
+    old.close()
+    new.accept(fetch("http://b.bl.gov.cn/"))
+    new.site_failed("http://b.bl.gov.cn/")
+    new.close()
+    with sessions() as session:
+        stored = session.execute(select(Fetch.site_id, func.count()).group_by(Fetch.site_id)).all()
+    assert dict(stored) == {site_ids["http://a.bl.gov.cn/"]: 1, site_ids["http://b.bl.gov.cn/"]: 1}
+    assert old.fenced and not new.fenced
+    assert queue.done_sites() == {site_ids["http://b.bl.gov.cn/"]}   # ended once, by w2
