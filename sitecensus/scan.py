@@ -279,7 +279,10 @@ class StoreSink:
             self.watch.page(fetch.site, url)
 
     def flush(self) -> None:
-        self._store(self._take())
+        # Core inserts (executemany) of plain rows: the ORM's bulk path re-checks every row against the mapper
+        # and cost a third of the flush; the rows are complete, the columns' defaults apply the same way.
+        with self.sessions.begin() as session:
+            self._insert(session, self._take())
 
     def _take(self) -> tuple[dict, list]:
         """The rows gathered since the last flush, handed over (the sink gathers the next ones in new lists)."""
@@ -288,12 +291,6 @@ class StoreSink:
         self.pending = 0
         self.flushed_at = time.monotonic()
         return rows, links
-
-    def _store(self, batch: tuple[dict, list]) -> None:
-        # Core inserts (executemany) of plain rows: the ORM's bulk path re-checks every row against the mapper
-        # and cost a third of the flush; the rows are complete, the columns' defaults apply the same way.
-        with self.sessions.begin() as session:
-            self._insert(session, batch)
 
     @staticmethod
     def _insert(session: Session, batch: tuple[dict, list]) -> None:
@@ -346,7 +343,7 @@ class WorkerSink(StoreSink):
             super().accept(item)
 
     def flush(self) -> None:
-        if not self.fenced and (self.pending or any(self.rows.values()) or self.link_rows):
+        if not self.fenced and self.rows[Fetch]:   # every page and link comes with its fetch
             self.line.put(("rows", self._take()))
             self._keep_pace()
 
@@ -416,12 +413,12 @@ class WorkerSink(StoreSink):
             self._keep_pace()   # also when dropped: held downloads go on (a fenced worker's spiders must close)
 
     def _do(self, kind: str, what) -> None:
-        rows, site = (what[0], None) if kind == "rows" else (None, what[0])
+        rows, site = (what[0], None) if kind == "rows" else (None, what[0])   # a batch, or a site's report or end
         with self.sessions.begin() as session:
             # Still this worker's sites? Asked by the write's own first statement, an UPDATE: it takes the write lock
             # (SQLite) or locks the sites' rows (PostgreSQL) at once, so a successor's take waits for this commit and
             # reads what it stored; a read first would run outside the transaction (sqlite3 begins at the first write).
-            sites = {row["site_id"] for row in rows[Fetch]} if rows else {self.site_ids[site]}
+            sites = {row["site_id"] for row in rows[Fetch]} if rows is not None else {self.site_ids[site]}
             held = session.execute(update(Site).where(Site.id.in_(sites), Site.worker == self.me)
                                    .values(worker=self.me)).rowcount
             if held < len(sites):
