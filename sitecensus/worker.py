@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from scrapy.exceptions import DontCloseSpider
+from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.spiders import RedisSpider
 from sqlalchemy import select, update
 
@@ -145,7 +146,7 @@ class Worker:
             if self.stopping.is_set():
                 return
             if self.finished():
-                self.feeder_crawler.stop()
+                deferred_from_coro(self.feeder_crawler.stop_async())
                 return
             # One site per tick: workers started together share a small scan (taking up to `capacity` at once, the
             # first one took all 10 sites of a 10-site scan and the other idled); 16 sites are running after 8 s.

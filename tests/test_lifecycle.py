@@ -19,8 +19,10 @@ import yaml
 from sitecensus.scan import stale_note
 from tests.conftest import run_cli
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
-from tests.test_service import (ONE_AT_A_TIME, _page, count, db_rows, make_config, sites,  # noqa: F401 - a fixture
-                                wait_for)
+from tests import test_service
+from tests.test_service import ONE_AT_A_TIME, _page, count, db_rows, make_config, wait_for
+
+sites = test_service.sites   # the module-scoped fixture of the service tests' sites, used here by name
 
 PROBE_TIMEOUT = 1
 GRACE = 5   # crawl.stop_grace_seconds: the configured time a stopped scan gets

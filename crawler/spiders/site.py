@@ -19,6 +19,7 @@ from scrapy.exceptions import StopDownload
 from crawler.extract.links import netloc
 from crawler.extract.page import ExtractOptions, analyse_page
 from crawler.items import FetchItem, PageItem
+from crawler.probe import obsolete_tls
 from crawler.registry import ScanRegistry
 from crawler.spiders.families import FamilyCrawling
 from crawler.traps import TrapGuard
@@ -35,10 +36,7 @@ _BLOCK_MARKS = ("安全狗", "您的访问被阻断", "访问被拦截", "请开
                 "滑动验证", "创宇盾", "yunsuo_session", "_waf_", "Access Denied", "Request Rejected")
 # ... as bytes in the encodings Chinese sites serve (UTF-8, GBK/GB18030): searched without decoding the page twice
 _BLOCK_BYTES = tuple({mark.encode(encoding) for mark in _BLOCK_MARKS for encoding in ("utf-8", "gb18030")})
-_ERRORS = (  # exception class name -> (error, outcome)
-    # a server offering only SSL 3 / TLS 1.0 / 1.1 (OpenSSL's words in the message; Scrapy wraps the handshake's
-    # failure as a refused connection, so this comes before "connect")
-    (("PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL"), "tls_obsolete", "broken"),
+_ERRORS = (  # exception class name -> (error, outcome); obsolete TLS and redirect loops are read first (on_error)
     # refused by the address guard (crawler/guard.py): never requested, so nothing is known of the target
     (("PrivateAddress",), "private_address", "unverifiable"),
     (("UnlistedAddress",), "not_listed", "unverifiable"),
@@ -343,6 +341,8 @@ class SiteSpider(FamilyCrawling, scrapy.Spider):
         error, outcome = "failed", "unverifiable"
         if "max redirections" in names:
             error, outcome = "redirect_loop", "broken"
+        elif obsolete_tls(names):   # Scrapy wraps the failed handshake as a refused connection: before "connect"
+            error, outcome = "tls_obsolete", "broken"
         else:
             for marks, err, out in _ERRORS:
                 if any(mark in names for mark in marks):
