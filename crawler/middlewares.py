@@ -1,14 +1,15 @@
 """Downloader middlewares: the address guard (every request, redirects included, goes only where
 crawler/guard.py lets it), the Referer header from the request's meta, Retry-After (a 429/503 that
 says when to come back is retried once after that delay, up to SITECENSUS_RETRY_AFTER_MAX seconds;
-otherwise the answer stands), and Scrapy's meta refresh only where a page can hold one."""
+otherwise the answer stands), Scrapy's redirects with the Referer from meta, and Scrapy's meta refresh only where
+a page can hold one."""
 from __future__ import annotations
 
 import asyncio
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 
-from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.http import HtmlResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -92,7 +93,23 @@ class AddressGuardMiddleware:
         return None
 
 
-class MetaRefreshWhereWritten(MetaRefreshMiddleware):
+class _RefererFromMetaOnRedirects:
+    """A redirect's next hop gets its Referer from meta like any request (RefererFromMeta, which runs for it
+    too): Scrapy's RefererMiddleware, which its redirect middlewares look for, is off, and they warned so for
+    every site of a scan, though nothing was missing. Only that look-up at engine start is left out."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        middleware = cls(crawler.settings)
+        middleware.crawler = crawler
+        return middleware
+
+
+class RedirectKeepingReferrer(_RefererFromMetaOnRedirects, RedirectMiddleware):
+    """Scrapy's RedirectMiddleware (HTTP 301/302/303/307/308)."""
+
+
+class MetaRefreshWhereWritten(_RefererFromMetaOnRedirects, MetaRefreshMiddleware):
     """Scrapy's MetaRefreshMiddleware decodes every HTML body (response.text) to read its first 4,096
     characters, ~1.5 % of a worker's CPU, though few pages hold a refresh: it reads only a body whose first
     16 KB (4,096 characters in UTF-8 or GB18030) say "refresh" in any case. A UTF-16 body (its ASCII is not

@@ -55,6 +55,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 40,   # first: a refused request never reaches the others
     "crawler.middlewares.RefererFromMeta": 45,
     "crawler.middlewares.RetryAfterMiddleware": 540,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.RedirectKeepingReferrer": 600,   # Scrapy's, at its place
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.MetaRefreshWhereWritten": 580,   # Scrapy's, at its place
     # Scrapy's defaults that do nothing for us but cost every request a call (and a signal handler):

@@ -78,7 +78,8 @@ def test_the_unthrottled_loopback_concurrency_holds_and_is_reached(tmp_path):
 
 def test_each_request_says_which_page_linked_to_it(tmp_path):
     """Referer is set as a request leaves (crawler.middlewares.RefererFromMeta), not held by waiting requests:
-    pages, link checks (HEAD, then GET when HEAD fails) and the home page (none) all carry the right one."""
+    pages, link checks (HEAD, then GET when HEAD fails), each hop of a redirect and the home page (none) all carry
+    the right one, and Scrapy's redirect middlewares do not warn, once a site, that its RefererMiddleware is off."""
     import json
     import os
     import subprocess
@@ -88,11 +89,13 @@ def test_each_request_says_which_page_linked_to_it(tmp_path):
     from tests.counting_server import CountingServer
 
     home = ('<html><head><title>首页</title></head><body><a href="/a.html">通知公告</a>'
-            '<img src="/b.gif" alt="b"><a href="/c.pdf">附件</a></body></html>').encode()
+            '<img src="/b.gif" alt="b"><a href="/c.pdf">附件</a><a href="/old.html">旧栏目</a></body></html>').encode()
     page = '<html><head><title>通知</title></head><body><a href="/d.html">下一篇</a></body></html>'.encode()
     routes = {"/": (200, home, "text/html; charset=utf-8", {}), "/a.html": (200, page, "text/html; charset=utf-8", {}),
               "/d.html": (200, b"<html><title>d</title></html>", "text/html; charset=utf-8", {}),
-              "/b.gif": (200, b"GIF89a", "image/gif", {})}
+              "/b.gif": (200, b"GIF89a", "image/gif", {}),
+              "/old.html": (301, b"", "text/html", {"Location": "/new.html"}),
+              "/new.html": (200, b"<html><title>new</title></html>", "text/html; charset=utf-8", {})}
     site = CountingServer(routes, fallback=lambda path: (405 if path == "/c.pdf" else 404, b"", "text/plain", {}))
     root = Path(__file__).resolve().parents[1]
     spec = {"settings": {"SITECENSUS_ALLOWED_HOSTS": ["127.0.0.1"], "DOWNLOAD_DELAY": 0.001},
@@ -105,4 +108,6 @@ def test_each_request_says_which_page_linked_to_it(tmp_path):
     assert done.returncode == 0, done.stderr
     home_url, page_url = site.base_url + "/", site.base_url + "/a.html"
     assert site.referers == {("GET", "/"): None, ("GET", "/a.html"): home_url, ("HEAD", "/b.gif"): home_url,
-                             ("HEAD", "/c.pdf"): home_url, ("GET", "/c.pdf"): home_url, ("GET", "/d.html"): page_url}
+                             ("HEAD", "/c.pdf"): home_url, ("GET", "/c.pdf"): home_url, ("GET", "/d.html"): page_url,
+                             ("GET", "/old.html"): home_url, ("GET", "/new.html"): home_url}
+    assert "RefererMiddleware" not in done.stderr
