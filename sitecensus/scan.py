@@ -413,12 +413,18 @@ class WorkerSink(StoreSink):
             self._keep_pace()   # also when dropped: held downloads go on (a fenced worker's spiders must close)
 
     def _do(self, kind: str, what) -> None:
-        rows, site = (what[0], None) if kind == "rows" else (None, what[0])   # a batch, or a site's report or end
+        """One entry of the line: "rows" (a batch: rows by model, link rows), or a site's "report" / "failed" end
+        (site URL, report or None)."""
+        if kind == "rows":
+            rows = what[0]
+            sites = {row["site_id"] for row in rows[Fetch]}
+        else:
+            site, report = what
+            sites = {self.site_ids[site]}
         with self.sessions.begin() as session:
             # Still this worker's sites? Asked by the write's own first statement, an UPDATE: it takes the write lock
             # (SQLite) or locks the sites' rows (PostgreSQL) at once, so a successor's take waits for this commit and
             # reads what it stored; a read first would run outside the transaction (sqlite3 begins at the first write).
-            sites = {row["site_id"] for row in rows[Fetch]} if rows is not None else {self.site_ids[site]}
             held = session.execute(update(Site).where(Site.id.in_(sites), Site.worker == self.me)
                                    .values(worker=self.me)).rowcount
             if held < len(sites):
@@ -426,10 +432,10 @@ class WorkerSink(StoreSink):
             if kind == "rows":
                 self._insert(session, what)
             elif kind == "report":
-                self._store_report(session, site, what[1])
-        if rows and rows[Fetch]:   # what reached the store, for the scan's progress line (counting rows cost more CPU)
+                self._store_report(session, site, report)
+        if kind == "rows":   # what reached the store, for the scan's progress line (counting rows cost more CPU)
             self.queue.add_progress(len(rows[Page]), len(rows[Fetch]), sum(row["outcome"] != "ok" for row in rows[Fetch]))
-        elif kind == "failed" or kind == "report" and what[1].get("reason") != "shutdown":
+        elif kind == "failed" or report.get("reason") != "shutdown":
             self.queue.finish(self.site_ids[site])   # after its rows: they went down the line before its end
 
 

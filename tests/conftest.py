@@ -105,6 +105,11 @@ def self_signed(directory: Path, not_after: datetime, common_name: str = "127.0.
     return context, cert_file
 
 
+def scan_logs(base: Path) -> str:
+    """The text of the scan's logs under base/out/logs: the scan's own and its workers'."""
+    return "".join(log.read_text(encoding="utf-8", errors="replace") for log in (base / "out" / "logs").glob("scan-*.log"))
+
+
 def run_cli(*args: str, config: Path | None = None, check: bool = False, timeout: int = 180):
     env = dict(os.environ)
     if config:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from sitecensus.scan import stale_note
-from tests.conftest import run_cli
+from tests.conftest import run_cli, scan_logs
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
 from tests import test_service
 from tests.test_service import ONE_AT_A_TIME, _page, count, db_rows, make_config, wait_for
@@ -218,7 +218,7 @@ def test_sigterm_during_the_second_tries_does_not_wait_for_them(tmp_path):
 
 
 def in_scan_log(base: Path, text: str) -> bool:
-    return any(text in log.read_text(encoding="utf-8", errors="replace") for log in (base / "out" / "logs").glob("scan-*.log"))
+    return text in scan_logs(base)
 
 
 # (seconds after start, a second SIGTERM right after the first?) — while importing, starting, probing, scanning

@@ -25,7 +25,7 @@ from crawler.resolver import HostsMap
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles, closed_port_url
 from sitecensus.service import dashboard_job
 from sitecensus.store import Probe, open_store
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, scan_logs
 
 UA = "sitecensus-test"
 
@@ -129,8 +129,7 @@ def count(config: Path, sql: str) -> int:
 
 def crawling(base: Path) -> bool:
     """Has the scan's Scrapy crawl started (its log under out/logs says so)?"""
-    return any("Spider opened" in log.read_text(encoding="utf-8", errors="replace")
-               for log in (base / "out" / "logs").glob("scan-*.log"))
+    return "Spider opened" in scan_logs(base)
 
 
 # --- probes ---

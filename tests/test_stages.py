@@ -51,7 +51,7 @@ def test_a_scan_logs_every_stage_in_its_log(tmp_path):
 
     import yaml
 
-    from conftest import loopback_config, run_cli
+    from conftest import loopback_config, run_cli, scan_logs
     from sitecensus.demo.server import DemoServer, Reply, SiteFiles
 
     as_of = datetime.now(ZoneInfo("Asia/Shanghai")).replace(second=0, microsecond=0)
@@ -69,6 +69,6 @@ def test_a_scan_logs_every_stage_in_its_log(tmp_path):
         portal.close()
         site.close()
     assert result.returncode == 0, result.stderr
-    text = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out" / "logs").glob("scan-*.log"))
+    text = scan_logs(tmp_path)
     for name in ("抓取", "栏目识别", "评分", "台账", "报告"):
         assert f"阶段 {name}：用时" in text, name

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from conftest import loopback_config, run_cli
+from conftest import loopback_config, run_cli, scan_logs
 from sitecensus.demo.server import DemoServer, Reply, SiteFiles
 from tests.test_service import count, db_rows, wait_for
 
@@ -184,7 +184,7 @@ def test_a_store_held_up_longer_than_a_heartbeat_costs_a_live_worker_nothing(tmp
             lock.rollback()
         out, err = running.communicate(timeout=300)
         assert running.returncode == 0, err
-        logged = "".join(log.read_text(encoding="utf-8") for log in (tmp_path / "out" / "logs").glob("scan-*.log"))
+        logged = scan_logs(tmp_path)
         assert "scan 1: 5 sites to crawl" in logged and "stopped answering" not in logged   # no site given away
         scan_id = json.loads(out)["scan"]["id"]
         pages = stored_pages(world.config, scan_id)
@@ -211,7 +211,7 @@ def test_a_worker_frozen_past_its_heartbeat_stores_nothing_of_the_sites_it_lost(
         fetched = db_rows(world.config, "select url, method, count(*) from fetches where scan_id = ? "
                                         "group by url, method having count(*) > 1", json.loads(out)["scan"]["id"])
         assert fetched == []
-        logs = "".join(log.read_text(encoding="utf-8") for log in (tmp_path / "out" / "logs").glob("scan-*.log"))
+        logs = scan_logs(tmp_path)
         assert "stopped answering" in logs and "stopping without storing more" in logs
     finally:
         world.close()
